@@ -1,0 +1,73 @@
+"""llm-cost-otel: OpenTelemetry spans and metrics with the exact USD cost of every LLM call.
+
+Public API: ``instrument``, ``uninstrument``, ``attributes``, ``track``, ``cost_of``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from .attribution import Run, attributes, track
+from .calls import cost_of
+from .pricing import PriceOverrideError
+from .usage import Cost, Usage
+from .version import __version__
+
+__all__ = [
+    "instrument",
+    "uninstrument",
+    "attributes",
+    "track",
+    "cost_of",
+    "Cost",
+    "Usage",
+    "Run",
+    "PriceOverrideError",
+    "__version__",
+]
+
+# (module that must be importable, our adapter module, instrumentor class)
+_ADAPTERS = (("anthropic", "llm_cost_otel.anthropic", "AnthropicInstrumentor"),)
+
+
+def _instrumentors() -> list[Any]:
+    found = []
+    for sdk, module_name, class_name in _ADAPTERS:
+        if importlib.util.find_spec(sdk) is None:
+            continue
+        module = importlib.import_module(module_name)
+        found.append(getattr(module, class_name)())
+    return found
+
+
+def instrument(
+    tracer_provider: Any = None,
+    meter_provider: Any = None,
+    prices: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    metric_attributes: Collection[str] | None = None,
+) -> None:
+    """Instrument every supported LLM SDK that is installed. Idempotent.
+
+    ``prices``: a price override file (``.json``/``.toml``) or mapping; default
+    ``$LLM_COST_OTEL_PRICES``. ``metric_attributes``: attribution keys allowed onto metrics;
+    default ``$LLM_COST_OTEL_METRIC_ATTRIBUTES``. Raises :class:`PriceOverrideError` for a bad
+    override file, before anything is patched.
+    """
+    from .instrumentation import ensure_telemetry
+
+    ensure_telemetry(tracer_provider, meter_provider, prices, metric_attributes, replace=True)
+    for instrumentor in _instrumentors():
+        instrumentor.instrument(skip_dep_check=True)
+
+
+def uninstrument() -> None:
+    """Restore every patched SDK function to its original."""
+    from . import telemetry
+
+    for instrumentor in _instrumentors():
+        if instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.uninstrument()
+    telemetry.set_active(None)

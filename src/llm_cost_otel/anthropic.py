@@ -1,0 +1,540 @@
+"""Anthropic adapter: every billed Messages request and every batch result, exactly once.
+
+Where we hook: the SDK client's ``request`` method (``SyncAPIClient.request`` /
+``AsyncAPIClient.request``), which every resource method goes through exactly once per
+logical request, above the retry loop. So ``messages.create`` (plain and streamed),
+``messages.stream()``, ``messages.parse()``, ``with_raw_response``,
+``with_streaming_response``, ``beta.messages.*``, the tool runner's turns and every cloud
+client (Bedrock, Vertex AI, Foundry) are counted once each, and retries are not counted
+twice. ``count_tokens`` is free and is left alone.
+
+The SDK's own tracing: anthropic 2.x emits its own span with ``gen_ai.usage.*`` when a
+global TracerProvider exists. For the requests we trace, we run the SDK's untraced path so
+there is exactly one span per billed request, ours, carrying usage and cost. Every other
+SDK span (files, models, ...) is untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import weakref
+from collections.abc import Collection
+from typing import Any
+
+from opentelemetry import trace
+
+from . import streams
+from ._safety import log_once
+from .calls import Call, remember
+from .instrumentation import CostInstrumentor
+from .telemetry import Outcome, Request
+from .telemetry import active as active_telemetry
+from .usage import Usage
+
+__all__ = ["AnthropicInstrumentor", "usage_from_anthropic"]
+
+_INSTRUMENTS = ("anthropic >= 2.10, < 3",)
+_MESSAGES_URLS = frozenset({"/v1/messages", "/v1/messages?beta=true"})
+_PARAMS = ("max_tokens", "temperature", "top_p", "top_k", "stop_sequences")
+
+
+# --- usage -----------------------------------------------------------------------------
+
+
+def _int(value: Any) -> int:
+    return value if type(value) is int and value > 0 else 0
+
+
+def usage_from_anthropic(usage: Any) -> Usage:
+    """Anthropic ``usage`` (object or dict) -> the neutral partition.
+
+    ``input_tokens`` excludes cache reads and writes; ``cache_creation_input_tokens`` is the
+    total of the 5m and 1h writes that ``cache_creation`` splits (absent in older payloads:
+    then all writes are 5m, the default TTL).
+    """
+    get = usage.get if isinstance(usage, dict) else lambda k, d=None: getattr(usage, k, d)
+    writes = _int(get("cache_creation_input_tokens"))
+    split = get("cache_creation")
+    w5 = w1 = 0
+    if split is not None:
+        sget = split.get if isinstance(split, dict) else lambda k, d=None: getattr(split, k, d)
+        w5 = _int(sget("ephemeral_5m_input_tokens"))
+        w1 = _int(sget("ephemeral_1h_input_tokens"))
+    if w5 + w1 < writes:
+        w5 += writes - (w5 + w1)  # unsplit remainder: the default 5m TTL
+    tools = get("server_tool_use")
+    web_search = web_fetch = 0
+    if tools is not None:
+        tget = tools.get if isinstance(tools, dict) else lambda k, d=None: getattr(tools, k, d)
+        web_search = _int(tget("web_search_requests"))
+        web_fetch = _int(tget("web_fetch_requests"))
+    details = get("output_tokens_details")
+    reasoning = 0
+    if details is not None:
+        reasoning = _int(
+            details.get("thinking_tokens") if isinstance(details, dict) else getattr(details, "thinking_tokens", 0)
+        )
+    output = _int(get("output_tokens"))
+    return Usage(
+        input_tokens=_int(get("input_tokens")),
+        cache_read_tokens=_int(get("cache_read_input_tokens")),
+        cache_write_5m_tokens=w5,
+        cache_write_1h_tokens=w1,
+        output_tokens=output,
+        reasoning_tokens=min(reasoning, output),
+        web_search_requests=web_search,
+        web_fetch_requests=web_fetch,
+    )
+
+
+def _outcome_from_message(message: Any) -> Outcome:
+    usage = getattr(message, "usage", None)
+    stop = getattr(message, "stop_reason", None)
+    return Outcome(
+        usage=usage_from_anthropic(usage) if usage is not None else None,
+        response_model=getattr(message, "model", None),
+        response_id=getattr(message, "id", None),
+        finish_reasons=(stop,) if isinstance(stop, str) else None,
+        service_tier=getattr(usage, "service_tier", None) if usage is not None else None,
+        output_messages=_output_messages(message),
+    )
+
+
+def _output_messages(message: Any) -> Any:
+    content = getattr(message, "content", None)
+    if content is None:
+        return None
+    return [{"role": "assistant", "content": content, "finish_reason": getattr(message, "stop_reason", None)}]
+
+
+# --- streams ---------------------------------------------------------------------------
+
+
+class _MessageStreamWatcher(streams.Watcher):
+    """Reads usage from raw message events: ``message_start`` carries input, cache and tier;
+    ``message_delta.usage`` is cumulative, so the last one wins (never summed)."""
+
+    __slots__ = ("content", "delta_usage", "model", "response_id", "start_usage", "stop_reason")
+
+    def __init__(self, call: Call) -> None:
+        super().__init__(call)
+        self.start_usage: Any = None
+        self.delta_usage: Any = None
+        self.model: str | None = None
+        self.response_id: str | None = None
+        self.stop_reason: str | None = None
+        self.content: list[Any] | None = [] if call.telemetry.capture_content else None
+
+    def item(self, event: Any) -> None:
+        kind = getattr(event, "type", None)
+        if kind == "message_delta":
+            self.delta_usage = getattr(event, "usage", None)
+            delta = getattr(event, "delta", None)
+            stop = getattr(delta, "stop_reason", None)
+            if stop:
+                self.stop_reason = stop
+        elif kind == "message_start":
+            message = getattr(event, "message", None)
+            self.start_usage = getattr(message, "usage", None)
+            self.model = getattr(message, "model", None)
+            self.response_id = getattr(message, "id", None)
+        elif self.content is not None and kind == "content_block_delta":
+            delta = getattr(event, "delta", None)
+            text = (
+                getattr(delta, "text", None) or getattr(delta, "thinking", None) or getattr(delta, "partial_json", None)
+            )
+            if text:
+                self.content.append(text)
+
+    def outcome(self) -> Outcome:
+        usage: Usage | None = None
+        if self.start_usage is not None or self.delta_usage is not None:
+            merged: dict[str, Any] = {}
+            for source in (self.start_usage, self.delta_usage):
+                if source is None:
+                    continue
+                data = source if isinstance(source, dict) else _fields(source)
+                for key, value in data.items():
+                    if value is not None:
+                        merged[key] = value
+            usage = usage_from_anthropic(merged)
+        output = None
+        if self.content is not None:
+            output = [{"role": "assistant", "content": "".join(self.content), "finish_reason": self.stop_reason}]
+        return Outcome(
+            usage=usage,
+            response_model=self.model,
+            response_id=self.response_id,
+            finish_reasons=(self.stop_reason,) if self.stop_reason else None,
+            service_tier=getattr(self.start_usage, "service_tier", None),
+            output_messages=output,
+        )
+
+
+def _fields(model: Any) -> dict[str, Any]:
+    # pydantic models keep their fields in __dict__; cheaper than model_dump on the hot path.
+    data = getattr(model, "__dict__", None)
+    return dict(data) if isinstance(data, dict) else {}
+
+
+class _BatchResultsWatcher(streams.Watcher):
+    """Each succeeded batch result is a billed request at batch rates: priced and counted
+    per result (metrics, track() rollups); the retrieval span carries the batch total."""
+
+    __slots__ = ("models", "results", "source", "total_cost", "total_usage", "unpriced")
+
+    def __init__(self, call: Call) -> None:
+        super().__init__(call)
+        self.total_usage = Usage()
+        self.total_cost = 0.0
+        self.results = 0
+        self.unpriced = 0
+        self.source: str | None = None
+        self.models: set[str] = set()
+
+    def item(self, line: Any) -> None:
+        result = getattr(line, "result", None)
+        if getattr(result, "type", None) != "succeeded":
+            return
+        message = getattr(result, "message", None)
+        usage_obj = getattr(message, "usage", None)
+        if usage_obj is None:
+            return
+        call = self.call
+        telemetry = call.telemetry
+        model = getattr(message, "model", None) or "unknown"
+        usage = usage_from_anthropic(usage_obj)
+        request = Request(provider=call.request.provider, operation="chat", model=model, batch=True)
+        cost = telemetry.prices.cost(request.provider, model, usage, batch=True, timestamp=call.timestamp)
+        outcome = Outcome(usage=usage, response_model=model, response_id=getattr(message, "id", None))
+        telemetry.record_metrics(request, outcome, cost, call.attribution, None)
+        for run in call.scope.runs:
+            run.record(usage, cost, False)
+        self.results += 1
+        self.models.add(model)
+        self.total_usage.add(usage)
+        if cost is None:
+            self.unpriced += 1
+        else:
+            self.total_cost += cost.total
+            self.source = cost.source
+
+    def outcome(self) -> Outcome:
+        return Outcome(usage=self.total_usage)
+
+    def end(self, error: BaseException | None = None) -> None:
+        call = self.call
+        if call.finished:
+            return
+        span = call.span
+        try:
+            from . import telemetry as names
+
+            span.set_attributes(
+                {
+                    names.BATCH_RESULTS: self.results,
+                    names.BATCH_UNPRICED: self.unpriced,
+                    names.COST_TOTAL: self.total_cost,
+                    names.INPUT_TOKENS: self.total_usage.total_input_tokens,
+                    names.OUTPUT_TOKENS: self.total_usage.output_tokens,
+                    names.CACHE_READ_TOKENS: self.total_usage.cache_read_tokens,
+                    names.CACHE_WRITE_TOKENS: self.total_usage.cache_write_tokens,
+                    names.PRICE_SOURCE: self.source or names.UNPRICED,
+                }
+            )
+        except Exception:
+            log_once("batch.end")
+        call.finish(Outcome(error=error), record=False)
+
+
+# --- the request hook ------------------------------------------------------------------
+
+
+def _plan(client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Request, str] | None:
+    """Decide from the request options whether this request is ours, and describe it."""
+    _, options, rest = _request_args(args, kwargs)
+    if options is None:
+        return None
+    url = options.url
+    method = options.method
+    if method == "post" and url in _MESSAGES_URLS:
+        kind = "messages"
+    elif method == "get" and url.endswith("/results") and "/messages/batches/" in url:
+        kind = "batch_results"
+    else:
+        return None
+    provider = getattr(type(client), "_gen_ai_provider_name", "anthropic")
+    base_url = client.base_url
+    address, port = base_url.host, base_url.port
+    if kind == "batch_results":
+        batch_id = url.rstrip("/").rsplit("/", 2)[-2]
+        return Request(
+            provider=provider,
+            operation="batch_results",
+            model="",
+            server_address=address,
+            server_port=port,
+            params={"batch_id": batch_id},
+            batch=True,
+        ), kind
+    body = options.json_data if isinstance(options.json_data, dict) else {}
+    extra = getattr(options, "extra_json", None)
+    model = body.get("model")
+    if isinstance(extra, dict) and isinstance(extra.get("model"), str):
+        model = extra["model"]
+    params = {k: body[k] for k in _PARAMS if isinstance(body.get(k), int | float | list | tuple)}
+    stream = rest.get("stream", False)
+    messages = body.get("messages")
+    return Request(
+        provider=provider,
+        operation="chat",
+        model=model if isinstance(model, str) else "",
+        server_address=address,
+        server_port=port,
+        params=params,
+        stream=bool(stream),
+        input_messages=messages if isinstance(messages, list | tuple) else None,
+        system=body.get("system") if isinstance(body.get("system"), str | list) else None,
+    ), kind
+
+
+def _error_type(exc: BaseException) -> str:
+    status = getattr(exc, "status_code", None)
+    return str(status) if isinstance(status, int) else type(exc).__qualname__
+
+
+def _request_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
+    """``request(cast_to, options, *, stream=False, stream_cls=None)`` arguments, however passed."""
+    named = dict(kwargs)
+    cast_to = args[0] if args else named.pop("cast_to", None)
+    options = args[1] if len(args) > 1 else named.pop("options", None)
+    if len(args) > 2:
+        named["stream"] = args[2]
+    return cast_to, options, named
+
+
+def _traces_itself(client: Any) -> bool:
+    # The SDK's own untraced path; if a future SDK renames these we call the public path.
+    return (
+        getattr(client, "_tracer", None) is not None
+        and hasattr(client, "_request")
+        and hasattr(client, "_copy_and_prepare")
+    )
+
+
+def _untraced_sync(client: Any, wrapped: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    if not _traces_itself(client):
+        return wrapped(*args, **kwargs)
+    cast_to, options, rest = _request_args(args, kwargs)
+    return client._request(cast_to, client._copy_and_prepare(options), **rest)
+
+
+async def _untraced_async(client: Any, wrapped: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    if not _traces_itself(client):
+        return await wrapped(*args, **kwargs)
+    cast_to, options, rest = _request_args(args, kwargs)
+    return await client._request(cast_to, await client._copy_and_prepare(options), **rest)
+
+
+def _start(client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Call, str] | None:
+    telemetry = active_telemetry()
+    if telemetry is None:
+        return None
+    try:
+        planned = _plan(client, args, kwargs)
+        if planned is None:
+            return None
+        request, kind = planned
+        return Call(telemetry, request), kind
+    except Exception:
+        log_once("anthropic.start")
+        return None
+
+
+def _request_sync(wrapped: Any, client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    started = _start(client, args, kwargs)
+    if started is None:
+        return wrapped(*args, **kwargs)
+    call, kind = started
+    try:
+        with trace.use_span(call.span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
+            result = _untraced_sync(client, wrapped, args, kwargs)
+    except BaseException as exc:
+        call.finish(Outcome(error=exc, error_type=_error_type(exc)))
+        raise
+    return _handle_result(call, kind, result)
+
+
+async def _request_async(wrapped: Any, client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    started = _start(client, args, kwargs)
+    if started is None:
+        return await wrapped(*args, **kwargs)
+    call, kind = started
+    try:
+        with trace.use_span(call.span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
+            result = await _untraced_async(client, wrapped, args, kwargs)
+    except BaseException as exc:
+        call.finish(Outcome(error=exc, error_type=_error_type(exc)))
+        raise
+    return _handle_result(call, kind, result)
+
+
+def _handle_result(call: Call, kind: str, result: Any) -> Any:
+    """Attach the call to whatever the SDK returned; never changes what the caller gets."""
+    try:
+        if _is_stream(result):
+            watcher: streams.Watcher = (
+                _BatchResultsWatcher(call) if kind == "batch_results" else _MessageStreamWatcher(call)
+            )
+            _tap(result, watcher)
+            remember(result, call)
+        elif _is_raw_response(result):
+            _pending_raw[result] = (call, kind)
+            weakref.finalize(result, _raw_dropped, call, kind, result.http_response)
+        elif kind == "messages":
+            call.finish(_outcome_from_message(result))
+            remember(result, call)
+        else:
+            call.finish(Outcome())
+    except Exception:
+        log_once("anthropic.result")
+        call.finish(Outcome())
+    return result
+
+
+def _is_stream(obj: Any) -> bool:
+    return type(obj).__name__ in _STREAM_TYPES and hasattr(obj, "_iterator")
+
+
+def _is_raw_response(obj: Any) -> bool:
+    return hasattr(obj, "http_response") and hasattr(obj, "parse") and not _is_stream(obj)
+
+
+_STREAM_TYPES = frozenset(
+    {"Stream", "AsyncStream", "JSONLDecoder", "AsyncJSONLDecoder", "BedrockStream", "AsyncBedrockStream"}
+)
+
+
+def _tap(stream: Any, watcher: streams.Watcher) -> None:
+    """Put our observer between the stream and its items, on the same object the caller gets."""
+    inner = stream._iterator
+    if hasattr(inner, "__anext__"):
+        stream.__dict__["_iterator"] = streams.observe_async(inner, watcher)
+    else:
+        stream.__dict__["_iterator"] = streams.observe(inner, watcher)
+    streams.track_stream_object(stream, watcher)
+
+
+# raw responses (with_raw_response / with_streaming_response) waiting for parse()
+_pending_raw: weakref.WeakKeyDictionary[Any, tuple[Call, str]] = weakref.WeakKeyDictionary()
+
+
+def _after_parse(response: Any, parsed: Any) -> None:
+    pending = _pending_raw.pop(response, None)
+    if pending is not None:
+        call, kind = pending
+        _handle_result(call, kind, parsed)
+
+
+def _raw_dropped(call: Call, kind: str, http_response: Any) -> None:
+    """A raw response never parsed: read usage from the body if the app read it."""
+    if call.finished:
+        return
+    outcome = Outcome()
+    try:
+        content = http_response.content  # raises if the body was never read
+        if kind == "messages":
+            outcome = _outcome_from_body(content)
+    except Exception:
+        pass
+    call.finish(outcome)
+
+
+def _outcome_from_body(content: bytes) -> Outcome:
+    text = content.decode("utf-8", "replace").lstrip()
+    if text.startswith("{"):
+        data = json.loads(text)
+        usage = data.get("usage")
+        return Outcome(
+            usage=usage_from_anthropic(usage) if isinstance(usage, dict) else None,
+            response_model=data.get("model"),
+            response_id=data.get("id"),
+        )
+    # server-sent events: message_start then cumulative message_delta usage
+    merged: dict[str, Any] = {}
+    model = response_id = None
+    for line in text.splitlines():
+        if not line.startswith("data:"):
+            continue
+        try:
+            event = json.loads(line[5:])
+        except ValueError:
+            continue
+        if event.get("type") == "message_start":
+            message = event.get("message") or {}
+            model, response_id = message.get("model"), message.get("id")
+            merged.update({k: v for k, v in (message.get("usage") or {}).items() if v is not None})
+        elif event.get("type") == "message_delta":
+            merged.update({k: v for k, v in (event.get("usage") or {}).items() if v is not None})
+    return Outcome(
+        usage=usage_from_anthropic(merged) if merged else None, response_model=model, response_id=response_id
+    )
+
+
+# --- hooks on SDK classes --------------------------------------------------------------
+
+
+def _sync_close_hook(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    try:
+        return wrapped(*args, **kwargs)
+    finally:
+        streams.closed(instance)
+
+
+async def _async_close_hook(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    try:
+        return await wrapped(*args, **kwargs)
+    finally:
+        streams.closed(instance)
+
+
+def _parse_hook(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    parsed = wrapped(*args, **kwargs)
+    _after_parse(instance, parsed)
+    return parsed
+
+
+async def _async_parse_hook(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    parsed = await wrapped(*args, **kwargs)
+    _after_parse(instance, parsed)
+    return parsed
+
+
+class AnthropicInstrumentor(CostInstrumentor):
+    """Counts and prices every billed Anthropic request. See the module docstring."""
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return _INSTRUMENTS
+
+    def targets(self) -> list[tuple[Any, str, Any]]:
+        import importlib
+
+        wanted = (
+            ("anthropic._base_client", "SyncAPIClient", "request", _request_sync),
+            ("anthropic._base_client", "AsyncAPIClient", "request", _request_async),
+            ("anthropic._streaming", "Stream", "close", _sync_close_hook),
+            ("anthropic._streaming", "AsyncStream", "close", _async_close_hook),
+            ("anthropic._decoders.jsonl", "JSONLDecoder", "close", _sync_close_hook),
+            ("anthropic._decoders.jsonl", "AsyncJSONLDecoder", "close", _async_close_hook),
+            ("anthropic._response", "APIResponse", "parse", _parse_hook),
+            ("anthropic._response", "AsyncAPIResponse", "parse", _async_parse_hook),
+            ("anthropic._legacy_response", "LegacyAPIResponse", "parse", _parse_hook),
+        )
+        found = []
+        for module_name, class_name, attr, wrapper in wanted:
+            try:
+                owner = getattr(importlib.import_module(module_name), class_name)
+            except (ImportError, AttributeError):
+                continue
+            found.append((owner, attr, wrapper))
+        return found

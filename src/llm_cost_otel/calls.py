@@ -1,0 +1,160 @@
+"""The lifecycle of one billed request: open a span, price the outcome, end exactly once."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from typing import Any
+
+from . import attribution
+from ._safety import log_once, warn_once
+from .telemetry import Outcome, Request, Telemetry
+from .usage import Cost
+
+_REMEMBERED_IDS = 4096
+
+
+class Call:
+    """One request in flight. ``finish`` may be called from any path, any number of times:
+    the first call records, the rest do nothing."""
+
+    __slots__ = (
+        "__weakref__",
+        "_first_chunk",
+        "_open",
+        "attribution",
+        "cost",
+        "outcome",
+        "request",
+        "scope",
+        "span",
+        "started",
+        "telemetry",
+        "timestamp",
+    )
+
+    def __init__(self, telemetry: Telemetry, request: Request) -> None:
+        self.telemetry = telemetry
+        self.request = request
+        self.scope = attribution.current()
+        self.attribution = telemetry.attribution_key(self.scope)
+        self.timestamp = time.time()
+        self.started = time.perf_counter()
+        self.span = telemetry.start_span(request, self.scope)
+        request.input_messages = request.system = None  # captured on the span (or not); don't hold it
+        self._open = [True]
+        self._first_chunk = True
+        self.cost: Cost | None = None
+        self.outcome: Outcome | None = None
+
+    @property
+    def finished(self) -> bool:
+        return not self._open
+
+    def first_chunk(self) -> None:
+        """Mark the first streamed chunk (time to first chunk); cheap after the first time."""
+        if self._first_chunk:
+            self._first_chunk = False
+            try:
+                self.telemetry.record_first_chunk(self.request, self.attribution, time.perf_counter() - self.started)
+            except Exception:
+                log_once("first_chunk")
+
+    def finish(self, outcome: Outcome, record: bool = True) -> None:
+        """Record ``outcome`` (price, span attributes, metrics, rollups) and end the span.
+
+        ``record=False`` only sets the error status and ends the span, for adapters that
+        recorded per-item themselves (batch results)."""
+        try:
+            self._open.pop()  # atomic: only one caller gets past this line
+        except IndexError:
+            return
+        duration = time.perf_counter() - self.started
+        span = self.span
+        try:
+            telemetry = self.telemetry
+            request = self.request
+            cost = None
+            priced = True
+            usage = outcome.usage
+            if not record:
+                telemetry.write_outcome(span, Outcome(error=outcome.error, error_type=outcome.error_type), None, True)
+                return
+            if usage is not None:
+                cost = self._price(outcome)
+                priced = cost is not None
+            telemetry.write_outcome(span, outcome, cost, priced)
+            telemetry.record_metrics(request, outcome, cost, self.attribution, duration)
+            failed = outcome.error is not None or outcome.error_type is not None
+            for run in self.scope.runs:
+                run.record(usage, cost, failed)
+            self.cost = cost
+            self.outcome = outcome
+            if outcome.response_id:
+                _remember_id(outcome.response_id, self)
+        except Exception:
+            log_once("finish")
+        finally:
+            try:
+                span.end()
+            except Exception:
+                log_once("span.end")
+
+    def _price(self, outcome: Outcome) -> Cost | None:
+        request = self.request
+        assert outcome.usage is not None
+        prices = self.telemetry.prices
+        models = [outcome.response_model, request.model] if outcome.response_model else [request.model]
+        for model in models:
+            if model:
+                cost = prices.cost(
+                    request.provider, model, outcome.usage, batch=request.batch, timestamp=self.timestamp
+                )
+                if cost is not None:
+                    return cost
+        warn_once(
+            f"unpriced:{request.provider}:{request.model}",
+            "llm-cost-otel: no price known for model %r (provider %s); its calls are recorded as unpriced. "
+            "Add it to a price override file (LLM_COST_OTEL_PRICES) to price it.",
+            request.model,
+            request.provider,
+        )
+        return None
+
+
+# --- cost_of: response object or response id -> the call that produced it ---
+
+_by_object: weakref.WeakKeyDictionary[Any, Call] = weakref.WeakKeyDictionary()
+_by_id: OrderedDict[str, Call] = OrderedDict()
+_lock = threading.Lock()
+
+
+def remember(obj: Any, call: Call) -> None:
+    # Unhashable or not weak-referenceable objects are found by their response id instead.
+    with contextlib.suppress(TypeError):
+        _by_object[obj] = call
+
+
+def _remember_id(response_id: str, call: Call) -> None:
+    with _lock:
+        _by_id[response_id] = call
+        if len(_by_id) > _REMEMBERED_IDS:
+            _by_id.popitem(last=False)
+
+
+def cost_of(obj: Any) -> Cost | None:
+    """The Cost of the call that produced ``obj`` (a response, stream, or response id); None if unknown."""
+    if isinstance(obj, str):
+        call = _by_id.get(obj)
+    else:
+        try:
+            call = _by_object.get(obj)
+        except TypeError:  # unhashable (pydantic models): fall back to the response id
+            call = None
+        if call is None:
+            response_id = getattr(obj, "id", None)
+            call = _by_id.get(response_id) if isinstance(response_id, str) else None
+    return None if call is None else call.cost

@@ -1,0 +1,61 @@
+"""Command line: ``llm-cost-otel prices MODEL [--provider P]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import date
+
+from .pricing import PriceBook, PriceOverrideError
+from .pricing.rates import FEE_NAMES
+
+PROVIDERS = ("anthropic", "aws.bedrock", "gcp.vertex_ai", "gcp.gemini", "azure.ai.foundry")
+
+
+def _prices(args: argparse.Namespace) -> int:
+    try:
+        book = PriceBook.from_config(args.prices)
+    except PriceOverrideError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    when = date.fromisoformat(args.date) if args.date else None
+    rates = book.explain(args.provider, args.model, batch=args.batch, when=when)
+    if rates is None:
+        print(
+            f"{args.model} ({args.provider}): no price known. Calls will be recorded as unpriced "
+            "(llm_cost.price.source=unpriced), never as $0. Add it to a price override file.",
+        )
+        return 1
+    print(f"model:    {args.model} ({args.provider}{', batch' if args.batch else ''})")
+    print(f"matched:  {rates.model}")
+    print(f"source:   {rates.source}")
+    print(f"version:  {rates.version}")
+    tiers = [("base", rates.base)] + [(f"input > {t:,} tokens", r) for t, r in rates.tiers]
+    for label, rate_set in tiers:
+        print(f"rates ({label}):")
+        for name, value in rate_set.per_million().items():
+            unit = "USD / 1K requests" if name in FEE_NAMES else "USD / 1M tokens"
+            origin = rates.origins.get(name if label == "base" else "tiers", "catalog")
+            print(f"  {name:<17} {value:>10.4f} {unit:<18} [{origin}]")
+    for note in rates.notes:
+        print(f"note: {note}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="llm-cost-otel", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    prices = sub.add_parser("prices", help="show the rates that would be applied to a model")
+    prices.add_argument("model")
+    prices.add_argument("--provider", default="anthropic", help=f"one of {', '.join(PROVIDERS)} (default anthropic)")
+    prices.add_argument("--batch", action="store_true", help="show batch rates")
+    prices.add_argument("--date", help="price date, YYYY-MM-DD (default today)")
+    prices.add_argument("--prices", help="price override file (default $LLM_COST_OTEL_PRICES)")
+    prices.set_defaults(func=_prices)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

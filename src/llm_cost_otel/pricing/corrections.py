@@ -1,0 +1,94 @@
+"""Dated corrections for known gaps in the catalog data.
+
+Each correction says which models it touches, from which date, and why. They apply on top
+of the catalog and below user overrides. Checked against the providers' published price
+pages; the tests assert the corrected figures from those pages.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from .rates import TOKEN_RATE_NAMES, RateSet
+
+Tiers = tuple[tuple[int, RateSet], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    name: str
+    since: date
+    note: str
+    matches: Callable[[str, str, bool], bool]
+    """(catalog provider id, catalog model id, catalog had batch prices) -> applies?"""
+    fix: Callable[[RateSet, Tiers, bool], tuple[RateSet, Tiers]]
+    """(base, tiers, batch requested) -> corrected (base, tiers)."""
+
+
+def _is_claude(model_id: str) -> bool:
+    return "claude" in model_id
+
+
+def _add_1h_writes(base: RateSet, tiers: Tiers, batch: bool) -> tuple[RateSet, Tiers]:
+    # Anthropic prices a 1-hour cache write at 2x the base input rate, on every platform.
+    def fix(r: RateSet) -> RateSet:
+        if r.cache_write_1h is not None or r.input is None or r.cache_write_5m is None:
+            return r
+        return r.merged(RateSet(cache_write_1h=r.input * 2))
+
+    return fix(base), tuple((t, fix(r)) for t, r in tiers)
+
+
+# Sonnet 4 under any spelling (claude-sonnet-4-0, claude-4-sonnet, ...-sonnet-4-20250514-v1:0),
+# but not Sonnet 4.5 / 4.6 (a single digit after the dash, not a date).
+_SONNET_4 = re.compile(r"claude-(?:sonnet-4|4-sonnet)(?!-[1-9](?!\d{7}))")
+
+
+def _is_sonnet_4(model_id: str) -> bool:
+    return bool(_SONNET_4.search(model_id))
+
+
+def _sonnet_4_long_context(base: RateSet, tiers: Tiers, batch: bool) -> tuple[RateSet, Tiers]:
+    # Sonnet 4's 1M-context window: above 200k input tokens, input-side rates double and
+    # output is 1.5x (applies to every token of that request).
+    if tiers or base.input is None:
+        return base, tiers
+    long = base.scaled(2.0, ("input", "cache_read", "cache_write_5m", "cache_write_1h", "input_audio"))
+    long = long.scaled(1.5, ("output",))
+    return base, ((200_000, long),)
+
+
+def _halve_for_batch(base: RateSet, tiers: Tiers, batch: bool) -> tuple[RateSet, Tiers]:
+    if not batch:
+        return base, tiers
+    return base.scaled(0.5, TOKEN_RATE_NAMES), tuple((t, r.scaled(0.5, TOKEN_RATE_NAMES)) for t, r in tiers)
+
+
+CORRECTIONS: tuple[Correction, ...] = (
+    Correction(
+        name="claude-1h-cache-write",
+        since=date(2025, 5, 22),
+        note="Catalog lacks 1h cache-write rates for some Claude models (notably on Vertex AI); "
+        "Anthropic bills them at 2x base input.",
+        matches=lambda provider, model, had_batch: _is_claude(model),
+        fix=_add_1h_writes,
+    ),
+    Correction(
+        name="claude-sonnet-4-long-context",
+        since=date(2025, 8, 12),
+        note="Catalog lacks Sonnet 4's >200k input tier: $6 in / $22.50 out per MTok, cache rates scaled alike.",
+        matches=lambda provider, model, had_batch: _is_sonnet_4(model),
+        fix=_sonnet_4_long_context,
+    ),
+    Correction(
+        name="batch-discount",
+        since=date(2024, 10, 8),
+        note="Batch requests are billed at 50% of standard token rates; the catalog has batch prices "
+        "only for some models and dates.",
+        matches=lambda provider, model, had_batch: not had_batch and provider in ("anthropic", "aws", "google"),
+        fix=_halve_for_batch,
+    ),
+)

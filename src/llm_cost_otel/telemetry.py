@@ -1,0 +1,428 @@
+"""The one place that knows span, attribute and metric names, and writes them.
+
+Adapters describe a request and its outcome in provider-neutral terms (``Request``,
+``Usage``, response fields); this module turns that into OpenTelemetry GenAI semantic
+convention attributes, the ``llm_cost.*`` cost attributes and the metric points.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import baggage, trace
+from opentelemetry.metrics import MeterProvider, get_meter
+from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
+
+from .pricing import PriceBook
+from .usage import Cost, Usage
+from .version import __version__
+
+if TYPE_CHECKING:
+    from .attribution import Run, Scope
+
+SCOPE_NAME = "llm_cost_otel"
+
+# --- span attributes (OpenTelemetry GenAI semantic conventions) ---
+OPERATION = "gen_ai.operation.name"
+PROVIDER = "gen_ai.provider.name"
+REQUEST_MODEL = "gen_ai.request.model"
+RESPONSE_MODEL = "gen_ai.response.model"
+RESPONSE_ID = "gen_ai.response.id"
+FINISH_REASONS = "gen_ai.response.finish_reasons"
+SERVER_ADDRESS = "server.address"
+SERVER_PORT = "server.port"
+ERROR_TYPE = "error.type"
+INPUT_TOKENS = "gen_ai.usage.input_tokens"
+OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
+CACHE_READ_TOKENS = "gen_ai.usage.cache_read.input_tokens"
+CACHE_WRITE_TOKENS = "gen_ai.usage.cache_write.input_tokens"
+REASONING_TOKENS = "gen_ai.usage.reasoning.output_tokens"
+INPUT_MESSAGES = "gen_ai.input.messages"
+OUTPUT_MESSAGES = "gen_ai.output.messages"
+SYSTEM_INSTRUCTIONS = "gen_ai.system_instructions"
+TOKEN_TYPE = "gen_ai.token.type"
+# Request parameters: our neutral key -> semconv attribute.
+REQUEST_PARAMS = {
+    "max_tokens": "gen_ai.request.max_tokens",
+    "temperature": "gen_ai.request.temperature",
+    "top_p": "gen_ai.request.top_p",
+    "top_k": "gen_ai.request.top_k",
+    "stop_sequences": "gen_ai.request.stop_sequences",
+    "seed": "gen_ai.request.seed",
+    "choice_count": "gen_ai.request.choice.count",
+    "batch_id": "llm_cost.batch.id",
+}
+
+# --- cost attributes (no standard yet; gen_ai.usage.cost is what Langfuse and OpenLIT read) ---
+COST_TOTAL = "gen_ai.usage.cost"
+COST_COMPONENT_ATTRS = {
+    "input": "llm_cost.usd.input",
+    "output": "llm_cost.usd.output",
+    "cache_read": "llm_cost.usd.cache_read",
+    "cache_write": "llm_cost.usd.cache_write",
+    "request_fees": "llm_cost.usd.request_fees",
+}
+COST_CACHE_SAVINGS = "llm_cost.usd.cache_savings"
+PRICE_SOURCE = "llm_cost.price.source"
+PRICE_MODEL = "llm_cost.price.model"
+PRICE_VERSION = "llm_cost.price.version"
+UNPRICED = "unpriced"
+USAGE_DETAIL_ATTRS = {
+    "input_tokens": "llm_cost.tokens.input",
+    "cache_write_5m_tokens": "llm_cost.tokens.cache_write_5m",
+    "cache_write_1h_tokens": "llm_cost.tokens.cache_write_1h",
+    "web_search_requests": "llm_cost.requests.web_search",
+    "web_fetch_requests": "llm_cost.requests.web_fetch",
+}
+BATCH = "llm_cost.batch"
+SERVICE_TIER = "llm_cost.service_tier"
+BATCH_RESULTS = "llm_cost.batch.results"
+BATCH_UNPRICED = "llm_cost.batch.unpriced_results"
+ROLLUP_PREFIX = "llm_cost.rollup."
+
+# --- metrics ---
+COMPONENT = "llm_cost.component"
+LLM_TOKEN_TYPE = "llm_cost.token.type"
+DURATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
+TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864)
+# `classic` = the names released instrumentations and GenAI dashboards use today;
+# `inference` = the gen_ai.client.inference.* set on the conventions' main branch.
+SEMCONV_METRIC_SETS = {
+    "classic": (
+        "gen_ai.client.operation.duration",
+        "gen_ai.client.token.usage",
+        "gen_ai.client.operation.time_to_first_chunk",
+    ),
+    "inference": (
+        "gen_ai.client.inference.operation.duration",
+        "gen_ai.client.inference.token.usage",
+        "gen_ai.client.inference.time_to_first_chunk",
+    ),
+}
+COST_METRIC = "llm_cost.usd"
+TOKENS_METRIC = "llm_cost.tokens"
+SAVINGS_METRIC = "llm_cost.cache_savings.usd"
+UNPRICED_METRIC = "llm_cost.unpriced"
+
+MAX_CONTENT_CHARS = 16_384
+
+
+@dataclass(slots=True)
+class Request:
+    """What an adapter knows about a request before sending it."""
+
+    provider: str
+    operation: str
+    model: str
+    server_address: str | None = None
+    server_port: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    stream: bool = False
+    batch: bool = False
+    input_messages: Any = None
+    system: Any = None
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What an adapter learned from the response (all optional: a failed call may know nothing)."""
+
+    usage: Usage | None = None
+    response_model: str | None = None
+    response_id: str | None = None
+    finish_reasons: tuple[str, ...] | None = None
+    service_tier: str | None = None
+    output_messages: Any = None
+    error: BaseException | None = None
+    error_type: str | None = None
+
+
+def _parse_keys(value: str | None) -> frozenset[str]:
+    return frozenset(k.strip() for k in (value or "").split(",") if k.strip())
+
+
+def capture_content_enabled() -> bool:
+    value = os.environ.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "")
+    return value.strip().lower() in ("true", "1", "yes", "span_only", "span_and_event")
+
+
+class Telemetry:
+    """Tracer, instruments and the price book for one ``instrument()``."""
+
+    def __init__(
+        self,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+        prices: PriceBook | None = None,
+        metric_attributes: frozenset[str] | None = None,
+    ) -> None:
+        self.tracer = trace.get_tracer(SCOPE_NAME, __version__, tracer_provider)
+        meter = get_meter(SCOPE_NAME, __version__, meter_provider)
+        self.prices = prices or PriceBook()
+        if metric_attributes is None:
+            metric_attributes = _parse_keys(os.environ.get("LLM_COST_OTEL_METRIC_ATTRIBUTES"))
+        self.metric_keys = metric_attributes
+        self.capture_content = capture_content_enabled()
+        metric_set = os.environ.get("LLM_COST_OTEL_GENAI_METRICS", "classic").strip().lower()
+        names = SEMCONV_METRIC_SETS.get(metric_set, SEMCONV_METRIC_SETS["classic"])
+        self.duration = meter.create_histogram(
+            names[0],
+            unit="s",
+            description="GenAI operation duration",
+            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
+        )
+        self.token_usage = meter.create_histogram(
+            names[1],
+            unit="{token}",
+            description="Number of input and output tokens used",
+            explicit_bucket_boundaries_advisory=list(TOKEN_BUCKETS),
+        )
+        self.time_to_first_chunk = meter.create_histogram(
+            names[2],
+            unit="s",
+            description="Time to receive the first chunk of a streamed response",
+            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
+        )
+        self.cost = meter.create_counter(COST_METRIC, unit="{USD}", description="Cost of LLM calls in US dollars")
+        self.tokens = meter.create_counter(
+            TOKENS_METRIC, unit="{token}", description="Billed tokens by disjoint type (sum = all billed tokens)"
+        )
+        self.savings = meter.create_counter(
+            SAVINGS_METRIC, unit="{USD}", description="What cache reads saved against the uncached input price"
+        )
+        self.unpriced = meter.create_counter(
+            UNPRICED_METRIC, unit="{call}", description="Calls whose model has no known price"
+        )
+        self._attr_cache: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    # --- attributes ---
+
+    def attribution_key(self, scope: Scope) -> tuple[tuple[str, Any], ...]:
+        """The allowlisted attribution (scope and baggage) that may go onto metrics."""
+        keys = self.metric_keys
+        if not keys:
+            return ()
+        selected = {k: v for k, v in scope.key if k in keys}
+        for k, v in baggage.get_all().items():
+            if k in keys and k not in selected and isinstance(v, str):
+                selected[k] = v
+        return tuple(sorted(selected.items()))
+
+    def metric_attributes(
+        self,
+        request: Request,
+        response_model: str | None,
+        attribution: tuple[tuple[str, Any], ...],
+        error_type: str | None,
+    ) -> dict[str, Any]:
+        """Built once per distinct combination and reused (metric SDKs hash these on every add)."""
+        key = (request.provider, request.operation, request.model, response_model, attribution, error_type)
+        attrs = self._attr_cache.get(key)
+        if attrs is None:
+            attrs = {PROVIDER: request.provider, OPERATION: request.operation, REQUEST_MODEL: request.model}
+            if response_model:
+                attrs[RESPONSE_MODEL] = response_model
+            attrs.update(attribution)
+            if error_type:
+                attrs[ERROR_TYPE] = error_type
+            if len(self._attr_cache) > 4096:
+                self._attr_cache.clear()
+            self._attr_cache[key] = attrs
+        return attrs
+
+    # --- spans ---
+
+    def start_span(self, request: Request, scope: Scope, start_ns: int | None = None) -> trace.Span:
+        attrs: dict[str, Any] = {
+            OPERATION: request.operation,
+            PROVIDER: request.provider,
+            REQUEST_MODEL: request.model,
+        }
+        if request.server_address:
+            attrs[SERVER_ADDRESS] = request.server_address
+            if request.server_port:
+                attrs[SERVER_PORT] = request.server_port
+        for key, value in request.params.items():
+            name = REQUEST_PARAMS.get(key)
+            if name is not None and value is not None:
+                attrs[name] = value
+        if request.batch:
+            attrs[BATCH] = True
+        if scope.attributes:
+            attrs.update(scope.attributes)
+        if self.capture_content:
+            if request.system is not None:
+                attrs[SYSTEM_INSTRUCTIONS] = _to_json(request.system)
+            if request.input_messages is not None:
+                attrs[INPUT_MESSAGES] = _to_json(request.input_messages)
+        return self.tracer.start_span(
+            f"{request.operation} {request.model}" if request.model else request.operation,
+            kind=SpanKind.CLIENT,
+            attributes=attrs,
+            start_time=start_ns,
+        )
+
+    def write_outcome(self, span: trace.Span, outcome: Outcome, cost: Cost | None, priced: bool) -> None:
+        attrs: dict[str, Any] = {}
+        if outcome.response_model:
+            attrs[RESPONSE_MODEL] = outcome.response_model
+        if outcome.response_id:
+            attrs[RESPONSE_ID] = outcome.response_id
+        if outcome.finish_reasons:
+            attrs[FINISH_REASONS] = list(outcome.finish_reasons)
+        if outcome.service_tier:
+            attrs[SERVICE_TIER] = outcome.service_tier
+        usage = outcome.usage
+        if usage is not None:
+            attrs[INPUT_TOKENS] = usage.total_input_tokens
+            attrs[OUTPUT_TOKENS] = usage.output_tokens
+            attrs[CACHE_READ_TOKENS] = usage.cache_read_tokens
+            attrs[CACHE_WRITE_TOKENS] = usage.cache_write_tokens
+            if usage.reasoning_tokens:
+                attrs[REASONING_TOKENS] = usage.reasoning_tokens
+            for name, attr in USAGE_DETAIL_ATTRS.items():
+                value = getattr(usage, name)
+                if value:
+                    attrs[attr] = value
+        if cost is not None:
+            attrs[COST_TOTAL] = cost.total
+            for component, value in cost.components():
+                attrs[COST_COMPONENT_ATTRS[component]] = value
+            if cost.cache_savings:
+                attrs[COST_CACHE_SAVINGS] = cost.cache_savings
+            attrs[PRICE_SOURCE] = cost.source
+            attrs[PRICE_MODEL] = cost.model
+            attrs[PRICE_VERSION] = cost.version
+        elif not priced:
+            attrs[PRICE_SOURCE] = UNPRICED
+        if self.capture_content and outcome.output_messages is not None:
+            attrs[OUTPUT_MESSAGES] = _to_json(outcome.output_messages)
+        if outcome.error is not None or outcome.error_type:
+            attrs[ERROR_TYPE] = outcome.error_type or type(outcome.error).__qualname__
+            span.set_status(Status(StatusCode.ERROR, _short(outcome.error)))
+        span.set_attributes(attrs)
+
+    # --- metrics ---
+
+    def record_metrics(
+        self,
+        request: Request,
+        outcome: Outcome,
+        cost: Cost | None,
+        attribution: tuple[tuple[str, Any], ...],
+        duration_s: float | None,
+    ) -> None:
+        error_type = None
+        if outcome.error is not None or outcome.error_type:
+            error_type = outcome.error_type or type(outcome.error).__qualname__
+        if duration_s is not None:
+            attrs = self.metric_attributes(request, outcome.response_model, attribution, error_type)
+            self.duration.record(duration_s, attrs)
+        usage = outcome.usage
+        if usage is None:
+            return
+        base = self.metric_attributes(request, outcome.response_model, attribution, None)
+        variants = self._variants(base)
+        if usage.total_input_tokens:
+            self.token_usage.record(usage.total_input_tokens, variants["tt:input"])
+        if usage.output_tokens:
+            self.token_usage.record(usage.output_tokens, variants["tt:output"])
+        for token_type, count in (
+            ("input", usage.input_tokens),
+            ("cache_read", usage.cache_read_tokens),
+            ("cache_write", usage.cache_write_tokens),
+            ("output", usage.output_tokens),
+        ):
+            if count:
+                self.tokens.add(count, variants["lt:" + token_type])
+        if cost is None:
+            if usage.total_tokens or usage.web_search_requests or usage.web_fetch_requests:
+                self.unpriced.add(1, base)
+            return
+        for component, value in cost.components():
+            if value:
+                self.cost.add(value, variants["c:" + component])
+        if cost.cache_savings:
+            self.savings.add(cost.cache_savings, base)
+
+    def _variants(self, base: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        cache_key = ("variants", id(base))
+        entry = self._attr_cache.get(cache_key)
+        if entry is None or entry["__base"] is not base:
+            entry = {"__base": base}
+            for t in ("input", "output"):
+                entry["tt:" + t] = {**base, TOKEN_TYPE: t}
+            for t in ("input", "cache_read", "cache_write", "output"):
+                entry["lt:" + t] = {**base, LLM_TOKEN_TYPE: t}
+            for c in COST_COMPONENT_ATTRS:
+                entry["c:" + c] = {**base, COMPONENT: c}
+            self._attr_cache[cache_key] = entry
+        return entry
+
+    def record_first_chunk(self, request: Request, attribution: tuple[tuple[str, Any], ...], seconds: float) -> None:
+        self.time_to_first_chunk.record(seconds, self.metric_attributes(request, None, attribution, None))
+
+
+def write_rollup(span: trace.Span, run: Run) -> None:
+    """Totals of a ``track()`` block, under llm_cost.rollup.* (never gen_ai.usage.*)."""
+    try:
+        attrs: dict[str, Any] = {
+            ROLLUP_PREFIX + "cost_usd": run.cost_usd,
+            ROLLUP_PREFIX + "calls": run.calls,
+            ROLLUP_PREFIX + "unpriced_calls": run.unpriced_calls,
+            ROLLUP_PREFIX + "errors": run.errors,
+        }
+        for name, value in run.usage.as_dict().items():
+            attrs[ROLLUP_PREFIX + name] = value
+        span.set_attributes(attrs)
+    except Exception:
+        from ._safety import log_once
+
+        log_once("write_rollup")
+
+
+_active: Telemetry | None = None
+
+
+def set_active(telemetry: Telemetry | None) -> None:
+    global _active
+    _active = telemetry
+
+
+def active() -> Telemetry | None:
+    return _active
+
+
+def active_tracer() -> trace.Tracer:
+    if _active is not None:
+        return _active.tracer
+    return trace.get_tracer(SCOPE_NAME, __version__)
+
+
+def _to_json(value: Any) -> str:
+    try:
+        text = json.dumps(value, default=_jsonable, ensure_ascii=False)
+    except Exception:
+        text = repr(value)
+    return text if len(text) <= MAX_CONTENT_CHARS else text[:MAX_CONTENT_CHARS] + "...(truncated)"
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json", exclude_none=True)
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    return repr(value)
+
+
+def _short(error: BaseException | None) -> str | None:
+    if error is None:
+        return None
+    text = str(error)
+    return text[:500]

@@ -10,8 +10,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
-.PHONY: install test lint demo
+OLDEST := .venv-oldest
+OLDEST_STAMP := $(OLDEST)/.installed
+# The oldest anthropic release we support; its tests run against it too.
+OLDEST_ANTHROPIC := 2.10.0
+
+$(OLDEST_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(OLDEST)
+	$(OLDEST)/bin/python -m pip install --quiet --upgrade pip
+	$(OLDEST)/bin/python -m pip install --quiet -e ".[test]" "anthropic[bedrock,vertex]==$(OLDEST_ANTHROPIC)"
+	touch $(OLDEST_STAMP)
+
+.PHONY: install test test-oldest lint demo
 install: $(STAMP)
+
+test-oldest: $(OLDEST_STAMP)
+	$(OLDEST)/bin/python -m pytest -q -p no:cacheprovider tests/test_anthropic.py tests/test_attribution.py tests/test_instrumentation.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
@@ -20,6 +34,7 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest -q
+	$(MAKE) test-oldest
 
 demo: $(STAMP)
 	$(BIN)/python examples/quickstart.py

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+import threading
+import weakref
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import baggage, trace
-from opentelemetry.metrics import MeterProvider, get_meter
+from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation, get_meter, get_meter_provider
 from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
 
 from .pricing import PriceBook
@@ -150,6 +152,63 @@ def capture_content_enabled() -> bool:
     return value.strip().lower() in ("true", "1", "yes", "span_only", "span_and_event")
 
 
+class Totals:
+    """Cumulative counter values per (metric, attribute set), reported by observable counters.
+
+    Keyed by ``id()`` of the cached attribute dict (cheap; no hashing of attributes per call).
+    The dict is held alongside its value, so its id cannot be reused; equal sets held under
+    different ids (after a cache reset) are merged when observed."""
+
+    def __init__(self) -> None:
+        self._values: dict[tuple[str, int], list[Any]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, metric: str, attributes: dict[str, Any], amount: float) -> None:
+        key = (metric, id(attributes))
+        with self._lock:
+            entry = self._values.get(key)
+            if entry is None:
+                self._values[key] = [attributes, amount]
+            else:
+                entry[1] += amount
+
+    def callback(self, metric: str) -> Callable[[CallbackOptions], Iterable[Observation]]:
+        def observe(options: CallbackOptions) -> Iterable[Observation]:
+            with self._lock:
+                items = [(attrs, value) for (name, _), (attrs, value) in self._values.items() if name == metric]
+            merged: dict[tuple[tuple[str, Any], ...], list[Any]] = {}
+            for attrs, value in items:
+                k = tuple(sorted(attrs.items()))
+                if k in merged:
+                    merged[k][1] += value
+                else:
+                    merged[k] = [attrs, value]
+            return [Observation(value, attrs) for attrs, value in merged.values()]
+
+        return observe
+
+
+_totals_by_provider: weakref.WeakKeyDictionary[Any, Totals] = weakref.WeakKeyDictionary()
+
+
+def _totals_for(meter_provider: MeterProvider | None, meter: Any) -> Totals:
+    """One Totals per meter provider: observable instruments cannot be registered twice under
+    one name, so a second ``instrument()`` on the same provider keeps adding to the first's."""
+    key = meter_provider if meter_provider is not None else get_meter_provider()
+    totals = _totals_by_provider.get(key)
+    if totals is None:
+        totals = Totals()
+        for name, unit, description in (
+            (COST_METRIC, "{USD}", "Cost of LLM calls in US dollars"),
+            (TOKENS_METRIC, "{token}", "Billed tokens by disjoint type (sum = all billed tokens)"),
+            (SAVINGS_METRIC, "{USD}", "What cache reads saved against the uncached input price"),
+            (UNPRICED_METRIC, "{call}", "Calls whose model has no known price"),
+        ):
+            meter.create_observable_counter(name, callbacks=[totals.callback(name)], unit=unit, description=description)
+        _totals_by_provider[key] = totals
+    return totals
+
+
 class Telemetry:
     """Tracer, instruments and the price book for one ``instrument()``."""
 
@@ -187,16 +246,10 @@ class Telemetry:
             description="Time to receive the first chunk of a streamed response",
             explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
         )
-        self.cost = meter.create_counter(COST_METRIC, unit="{USD}", description="Cost of LLM calls in US dollars")
-        self.tokens = meter.create_counter(
-            TOKENS_METRIC, unit="{token}", description="Billed tokens by disjoint type (sum = all billed tokens)"
-        )
-        self.savings = meter.create_counter(
-            SAVINGS_METRIC, unit="{USD}", description="What cache reads saved against the uncached input price"
-        )
-        self.unpriced = meter.create_counter(
-            UNPRICED_METRIC, unit="{call}", description="Calls whose model has no known price"
-        )
+        # Counters are summed in-process and observed at collection time: a dict update per
+        # call instead of a trip through the metrics SDK per point (the SDK's synchronous
+        # counters cost ~10 us a point). Same names, units and cumulative semantics.
+        self.totals = _totals_for(meter_provider, meter)
         self._attr_cache: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     # --- attributes ---
@@ -327,6 +380,7 @@ class Telemetry:
             return
         base = self.metric_attributes(request, outcome.response_model, attribution, None)
         variants = self._variants(base)
+        add = self.totals.add
         if usage.total_input_tokens:
             self.token_usage.record(usage.total_input_tokens, variants["tt:input"])
         if usage.output_tokens:
@@ -338,16 +392,16 @@ class Telemetry:
             ("output", usage.output_tokens),
         ):
             if count:
-                self.tokens.add(count, variants["lt:" + token_type])
+                add(TOKENS_METRIC, variants["lt:" + token_type], count)
         if cost is None:
             if usage.total_tokens or usage.web_search_requests or usage.web_fetch_requests:
-                self.unpriced.add(1, base)
+                add(UNPRICED_METRIC, base, 1)
             return
         for component, value in cost.components():
             if value:
-                self.cost.add(value, variants["c:" + component])
+                add(COST_METRIC, variants["c:" + component], value)
         if cost.cache_savings:
-            self.savings.add(cost.cache_savings, base)
+            add(SAVINGS_METRIC, base, cost.cache_savings)
 
     def _variants(self, base: dict[str, Any]) -> dict[str, dict[str, Any]]:
         cache_key = ("variants", id(base))

@@ -389,8 +389,10 @@ def _handle_result(call: Call, kind: str, result: Any) -> Any:
             _tap(result, watcher)
             remember(result, call)
         elif _is_raw_response(result):
-            _pending_raw[result] = (call, kind)
-            weakref.finalize(result, _raw_dropped, call, kind, result.http_response)
+            http_response = result.http_response
+            tee = _tee_unread_body(http_response)
+            finalizer = weakref.finalize(result, _raw_dropped, call, kind, http_response, tee)
+            _pending_raw[result] = (call, kind, finalizer, tee)
         elif kind == "messages":
             call.finish(_outcome_from_message(result))
             remember(result, call)
@@ -426,27 +428,90 @@ def _tap(stream: Any, watcher: streams.Watcher) -> None:
 
 
 # raw responses (with_raw_response / with_streaming_response) waiting for parse()
-_pending_raw: weakref.WeakKeyDictionary[Any, tuple[Call, str]] = weakref.WeakKeyDictionary()
+_pending_raw: weakref.WeakKeyDictionary[Any, tuple[Call, str, Any, _BodyTee | None]] = weakref.WeakKeyDictionary()
+
+
+class _BodyTee:
+    """Keeps a copy of a raw response body the app reads itself (``iter_bytes``, ``iter_lines``),
+    so a response never ``parse()``d is still priced from what was read. Stops copying once
+    the app parses it (then the SDK's objects carry the usage)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.chunks: list[bytes] | None = []
+
+    def _keep(self, chunk: bytes) -> None:
+        chunks = self.chunks
+        if chunks is not None:
+            chunks.append(chunk)
+
+    def stop(self) -> None:
+        self.chunks = None
+
+    def body(self) -> bytes | None:
+        return b"".join(self.chunks) if self.chunks else None
+
+
+def _tee_unread_body(http_response: Any) -> _BodyTee | None:
+    import httpx2
+
+    try:
+        http_response.content  # noqa: B018 - raises ResponseNotRead when the body is still unread
+        return None
+    except httpx2.ResponseNotRead:
+        pass
+    inner = http_response.stream
+    if isinstance(inner, httpx2.AsyncByteStream):
+
+        class AsyncTee(_BodyTee, httpx2.AsyncByteStream):
+            async def __aiter__(self) -> Any:
+                async for chunk in self.inner:
+                    self._keep(chunk)
+                    yield chunk
+
+            async def aclose(self) -> None:
+                await self.inner.aclose()
+
+        tee: _BodyTee = AsyncTee(inner)
+    elif isinstance(inner, httpx2.SyncByteStream):
+
+        class SyncTee(_BodyTee, httpx2.SyncByteStream):
+            def __iter__(self) -> Any:
+                for chunk in self.inner:
+                    self._keep(chunk)
+                    yield chunk
+
+            def close(self) -> None:
+                self.inner.close()
+
+        tee = SyncTee(inner)
+    else:
+        return None
+    http_response.stream = tee
+    return tee
 
 
 def _after_parse(response: Any, parsed: Any) -> None:
     pending = _pending_raw.pop(response, None)
     if pending is not None:
-        call, kind = pending
+        call, kind, finalizer, tee = pending
+        finalizer.detach()
+        if tee is not None:
+            tee.stop()
         _handle_result(call, kind, parsed)
 
 
-def _raw_dropped(call: Call, kind: str, http_response: Any) -> None:
-    """A raw response never parsed: read usage from the body if the app read it."""
+def _raw_dropped(call: Call, kind: str, http_response: Any, tee: _BodyTee | None) -> None:
+    """A raw response never parsed: price it from the body the app read, if it read any."""
     if call.finished:
         return
     outcome = Outcome()
     try:
-        content = http_response.content  # raises if the body was never read
-        if kind == "messages":
-            outcome = _outcome_from_body(content)
+        body = tee.body() if tee is not None else http_response.content
+        if body and kind == "messages":
+            outcome = _outcome_from_body(body)
     except Exception:
-        pass
+        log_once("anthropic.raw_body")
     call.finish(outcome)
 
 
@@ -455,14 +520,16 @@ def _outcome_from_body(content: bytes) -> Outcome:
     if text.startswith("{"):
         data = json.loads(text)
         usage = data.get("usage")
+        stop = data.get("stop_reason")
         return Outcome(
             usage=usage_from_anthropic(usage) if isinstance(usage, dict) else None,
             response_model=data.get("model"),
             response_id=data.get("id"),
+            finish_reasons=(stop,) if isinstance(stop, str) else None,
         )
     # server-sent events: message_start then cumulative message_delta usage
     merged: dict[str, Any] = {}
-    model = response_id = None
+    model = response_id = stop = None
     for line in text.splitlines():
         if not line.startswith("data:"):
             continue
@@ -476,8 +543,12 @@ def _outcome_from_body(content: bytes) -> Outcome:
             merged.update({k: v for k, v in (message.get("usage") or {}).items() if v is not None})
         elif event.get("type") == "message_delta":
             merged.update({k: v for k, v in (event.get("usage") or {}).items() if v is not None})
+            stop = (event.get("delta") or {}).get("stop_reason") or stop
     return Outcome(
-        usage=usage_from_anthropic(merged) if merged else None, response_model=model, response_id=response_id
+        usage=usage_from_anthropic(merged) if merged else None,
+        response_model=model,
+        response_id=response_id,
+        finish_reasons=(stop,) if isinstance(stop, str) else None,
     )
 
 

@@ -30,13 +30,19 @@ __all__ = [
 ]
 
 # (module that must be importable, our adapter module, instrumentor class)
-_ADAPTERS = (("anthropic", "llm_cost_otel.anthropic", "AnthropicInstrumentor"),)
+_ADAPTERS = (
+    ("anthropic", "llm_cost_otel.anthropic", "AnthropicInstrumentor"),
+    ("google.genai", "llm_cost_otel.google_genai", "GoogleGenAIInstrumentor"),
+)
 
 
 def _instrumentors() -> list[Any]:
     found = []
     for sdk, module_name, class_name in _ADAPTERS:
-        if importlib.util.find_spec(sdk) is None:
+        try:
+            if importlib.util.find_spec(sdk) is None:
+                continue
+        except ImportError:  # a namespace parent (google.) is missing
             continue
         module = importlib.import_module(module_name)
         found.append(getattr(module, class_name)())

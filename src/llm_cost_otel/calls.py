@@ -127,15 +127,24 @@ class Call:
 
 # --- cost_of: response object or response id -> the call that produced it ---
 
-_by_object: weakref.WeakKeyDictionary[Any, Call] = weakref.WeakKeyDictionary()
+# id(obj) -> (weak reference to obj, call). Keyed by identity because SDK responses are often
+# unhashable pydantic models; the weakref callback drops the entry when the object dies.
+_by_object: dict[int, tuple[weakref.ref[Any], Call]] = {}
 _by_id: OrderedDict[str, Call] = OrderedDict()
 _lock = threading.Lock()
 
 
 def remember(obj: Any, call: Call) -> None:
-    # Unhashable or not weak-referenceable objects are found by their response id instead.
+    key = id(obj)
+
+    def forget(ref: weakref.ref[Any], key: int = key) -> None:
+        entry = _by_object.get(key)
+        if entry is not None and entry[0] is ref:
+            _by_object.pop(key, None)
+
+    # Objects that are not weak-referenceable are still found by their response id.
     with contextlib.suppress(TypeError):
-        _by_object[obj] = call
+        _by_object[key] = (weakref.ref(obj, forget), call)
 
 
 def _remember_id(response_id: str, call: Call) -> None:
@@ -150,11 +159,12 @@ def cost_of(obj: Any) -> Cost | None:
     if isinstance(obj, str):
         call = _by_id.get(obj)
     else:
-        try:
-            call = _by_object.get(obj)
-        except TypeError:  # unhashable (pydantic models): fall back to the response id
-            call = None
+        entry = _by_object.get(id(obj))
+        call = entry[1] if entry is not None and entry[0]() is obj else None
         if call is None:
-            response_id = getattr(obj, "id", None)
-            call = _by_id.get(response_id) if isinstance(response_id, str) else None
+            for attribute in ("id", "response_id"):
+                response_id = getattr(obj, attribute, None)
+                if isinstance(response_id, str):
+                    call = _by_id.get(response_id)
+                    break
     return None if call is None else call.cost

@@ -1,0 +1,390 @@
+"""Google GenAI adapter (``google-genai``): every billed Gemini / Vertex AI request, once.
+
+Where we hook: the SDK's per-request methods ``Models._generate_content``,
+``_generate_content_stream`` and ``_embed_content`` (and their async twins). The public
+``generate_content`` may send several requests (automatic function calling, automatic
+continuation) and returns only the last turn's usage; every request is billed, so every
+request is a span with its own usage and cost. ``chats`` call ``generate_content`` inside
+and so are counted exactly once per request too. Retries happen below these methods.
+
+These methods are private. If a future SDK renames them we fall back to the public
+methods (one span per public call, with a logged warning) rather than count nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from typing import Any
+
+from opentelemetry import trace
+
+from . import streams
+from ._safety import log_once
+from .calls import Call, remember
+from .instrumentation import CostInstrumentor
+from .telemetry import Outcome, Request
+from .telemetry import active as active_telemetry
+from .usage import Usage
+
+__all__ = ["GoogleGenAIInstrumentor", "usage_from_gemini"]
+
+_INSTRUMENTS = ("google-genai >= 3.3, < 4",)
+logger = logging.getLogger("llm_cost_otel")
+
+# config field -> our neutral request parameter
+_CONFIG_PARAMS = {
+    "max_output_tokens": "max_tokens",
+    "temperature": "temperature",
+    "top_p": "top_p",
+    "top_k": "top_k",
+    "stop_sequences": "stop_sequences",
+    "seed": "seed",
+    "candidate_count": "choice_count",
+}
+
+
+def _n(value: Any) -> int:
+    return int(value) if isinstance(value, int | float) and value > 0 else 0
+
+
+def _get(obj: Any, name: str) -> Any:
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
+def _modality_count(details: Any, modality: str) -> int:
+    total = 0
+    for detail in details or ():
+        kind = _get(detail, "modality")
+        if kind is not None and str(getattr(kind, "value", kind)).upper() == modality:
+            total += _n(_get(detail, "token_count"))
+    return total
+
+
+def usage_from_gemini(metadata: Any, web_searches: int = 0) -> Usage:
+    """Gemini ``usage_metadata`` -> the neutral partition.
+
+    ``prompt_token_count`` includes cached tokens (``cached_content_token_count``) and
+    excludes tool-use prompt tokens, which are billed as input too. Thinking
+    (``thoughts_token_count``) is billed as output and not part of ``candidates_token_count``.
+    """
+    prompt = _n(_get(metadata, "prompt_token_count"))
+    cached = min(_n(_get(metadata, "cached_content_token_count")), prompt)
+    tool_use = _n(_get(metadata, "tool_use_prompt_token_count"))
+    thoughts = _n(_get(metadata, "thoughts_token_count"))
+    candidates = _n(_get(metadata, "candidates_token_count")) or _n(_get(metadata, "response_token_count"))
+    audio_prompt = _modality_count(_get(metadata, "prompt_tokens_details"), "AUDIO")
+    audio_cached = min(_modality_count(_get(metadata, "cache_tokens_details"), "AUDIO"), cached)
+    uncached_input = prompt - cached + tool_use
+    return Usage(
+        input_tokens=uncached_input,
+        cache_read_tokens=cached,
+        output_tokens=candidates + thoughts,
+        reasoning_tokens=thoughts,
+        input_audio_tokens=min(max(audio_prompt - audio_cached, 0), uncached_input),
+        cache_read_audio_tokens=audio_cached,
+        web_search_requests=web_searches,
+    )
+
+
+def _web_searches(response: Any, model: str) -> int:
+    """Grounding with Google Search: Gemini 2.x bills per grounded prompt, Gemini 3 per query."""
+    queries = 0
+    for candidate in _get(response, "candidates") or ():
+        grounding = _get(candidate, "grounding_metadata")
+        if grounding is not None:
+            queries += len(_get(grounding, "web_search_queries") or ())
+    if not queries:
+        return 0
+    return queries if "gemini-3" in model else 1
+
+
+def _finish_reasons(response: Any) -> tuple[str, ...] | None:
+    reasons = []
+    for candidate in _get(response, "candidates") or ():
+        reason = _get(candidate, "finish_reason")
+        if reason is not None:
+            reasons.append(str(getattr(reason, "value", reason)).lower())
+    return tuple(reasons) or None
+
+
+def _traffic_type(metadata: Any) -> str | None:
+    value = _get(metadata, "traffic_type")
+    return None if value is None else str(getattr(value, "value", value)).lower()
+
+
+def _outcome_from_response(response: Any, request_model: str) -> Outcome:
+    metadata = _get(response, "usage_metadata")
+    model = _get(response, "model_version") or request_model
+    return Outcome(
+        usage=usage_from_gemini(metadata, _web_searches(response, model)) if metadata is not None else None,
+        response_model=_get(response, "model_version"),
+        response_id=_get(response, "response_id"),
+        finish_reasons=_finish_reasons(response),
+        service_tier=_traffic_type(metadata) if metadata is not None else None,
+        output_messages=_output_messages(response),
+    )
+
+
+def _output_messages(response: Any) -> Any:
+    candidates = _get(response, "candidates")
+    if not candidates:
+        return None
+    return [_get(c, "content") for c in candidates]
+
+
+def _embedding_outcome(response: Any) -> Outcome:
+    metadata = _get(response, "usage_metadata")
+    if metadata is not None:
+        return Outcome(usage=usage_from_gemini(metadata))
+    # Vertex AI reports tokens per embedding instead
+    tokens = 0
+    found = False
+    for embedding in _get(response, "embeddings") or ():
+        statistics = _get(embedding, "statistics")
+        if statistics is not None and _get(statistics, "token_count") is not None:
+            found = True
+            tokens += _n(_get(statistics, "token_count"))
+    return Outcome(usage=Usage(input_tokens=tokens) if found else None)
+
+
+class _ChunkWatcher(streams.Watcher):
+    """Each chunk's ``usage_metadata`` is a running total for the request: keep the last."""
+
+    __slots__ = ("content", "finish", "last_usage_chunk", "model", "response_id")
+
+    def __init__(self, call: Call) -> None:
+        super().__init__(call)
+        self.last_usage_chunk: Any = None
+        self.model: str | None = None
+        self.response_id: str | None = None
+        self.finish: tuple[str, ...] | None = None
+        self.content: list[Any] | None = [] if call.telemetry.capture_content else None
+
+    def item(self, chunk: Any) -> None:
+        if chunk.usage_metadata is not None:
+            self.last_usage_chunk = chunk
+        if self.model is None:
+            self.model = chunk.model_version
+            self.response_id = chunk.response_id
+        if chunk.candidates:
+            reasons = _finish_reasons(chunk)
+            if reasons:
+                self.finish = reasons
+            if self.content is not None:
+                self.content.extend(_output_messages(chunk) or ())
+
+    def outcome(self) -> Outcome:
+        last = self.last_usage_chunk
+        request_model = self.call.request.model
+        usage = None
+        tier = None
+        if last is not None:
+            usage = usage_from_gemini(last.usage_metadata, _web_searches(last, self.model or request_model))
+            tier = _traffic_type(last.usage_metadata)
+        return Outcome(
+            usage=usage,
+            response_model=self.model,
+            response_id=self.response_id,
+            finish_reasons=self.finish,
+            service_tier=tier,
+            output_messages=self.content,
+        )
+
+
+# --- request description ---------------------------------------------------------------
+
+
+def _provider(models: Any) -> str:
+    api_client = getattr(models, "_api_client", None)
+    return "gcp.vertex_ai" if getattr(api_client, "vertexai", None) else "gcp.gemini"
+
+
+def _server(models: Any) -> tuple[str | None, int | None]:
+    try:
+        from urllib.parse import urlsplit
+
+        base_url = models._api_client._http_options.base_url
+        parts = urlsplit(base_url)
+        return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+    except Exception:
+        return None, None
+
+
+def _request(models: Any, operation: str, kwargs: dict[str, Any], stream: bool = False) -> Request:
+    model = kwargs.get("model")
+    config = kwargs.get("config")
+    params: dict[str, Any] = {}
+    if config is not None:
+        for field, name in _CONFIG_PARAMS.items():
+            value = _get(config, field)
+            if isinstance(value, int | float | list | tuple) and not isinstance(value, bool):
+                params[name] = value
+    address, port = _server(models)
+    system = _get(config, "system_instruction") if config is not None else None
+    return Request(
+        provider=_provider(models),
+        operation=operation,
+        model=model if isinstance(model, str) else "",
+        server_address=address,
+        server_port=port,
+        params=params,
+        stream=stream,
+        input_messages=kwargs.get("contents"),
+        system=system,
+    )
+
+
+def _start(models: Any, operation: str, kwargs: dict[str, Any], stream: bool = False) -> Call | None:
+    telemetry = active_telemetry()
+    if telemetry is None:
+        return None
+    try:
+        return Call(telemetry, _request(models, operation, kwargs, stream))
+    except Exception:
+        log_once("google_genai.start")
+        return None
+
+
+def _error_type(exc: BaseException) -> str:
+    code = getattr(exc, "code", None)
+    return str(code) if isinstance(code, int) else type(exc).__qualname__
+
+
+def _finish_response(call: Call, result: Any, operation: str) -> None:
+    try:
+        if operation == "embeddings":
+            outcome = _embedding_outcome(result)
+        else:
+            outcome = _outcome_from_response(result, call.request.model)
+        call.finish(outcome)
+        remember(result, call)
+    except Exception:
+        log_once("google_genai.result")
+        call.finish(Outcome())
+
+
+# --- wrappers ---------------------------------------------------------------------------
+
+
+def _unary(operation: str) -> Any:
+    def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        call = _start(instance, operation, kwargs)
+        if call is None:
+            return wrapped(*args, **kwargs)
+        try:
+            with trace.use_span(call.span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
+                result = wrapped(*args, **kwargs)
+        except BaseException as exc:
+            call.finish(Outcome(error=exc, error_type=_error_type(exc)))
+            raise
+        _finish_response(call, result, operation)
+        return result
+
+    return wrapper
+
+
+def _unary_async(operation: str) -> Any:
+    async def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        call = _start(instance, operation, kwargs)
+        if call is None:
+            return await wrapped(*args, **kwargs)
+        try:
+            with trace.use_span(call.span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
+                result = await wrapped(*args, **kwargs)
+        except BaseException as exc:
+            call.finish(Outcome(error=exc, error_type=_error_type(exc)))
+            raise
+        _finish_response(call, result, operation)
+        return result
+
+    return wrapper
+
+
+def _stream_sync(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    # The SDK's method is a generator function: nothing is sent until the first next(), so
+    # the call (and its span) starts there too.
+    return _lazy_stream(wrapped(*args, **kwargs), instance, kwargs)
+
+
+def _lazy_stream(source: Any, models: Any, kwargs: dict[str, Any]) -> Any:
+    call = _start(models, "generate_content", kwargs, stream=True)
+    if call is None:
+        yield from source
+        return
+    watcher = _ChunkWatcher(call)
+    try:
+        with trace.use_span(call.span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
+            first = next(source)
+    except StopIteration:
+        watcher.end()
+        return
+    except BaseException as exc:
+        call.finish(Outcome(error=exc, error_type=_error_type(exc)))
+        raise
+
+    def rest() -> Any:
+        yield first
+        yield from source
+
+    yield from streams.observe(rest(), watcher)
+
+
+async def _stream_async(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    # Awaiting the SDK's method sends the request and returns an async generator.
+    call = _start(instance, "generate_content", kwargs, stream=True)
+    if call is None:
+        return await wrapped(*args, **kwargs)
+    try:
+        with trace.use_span(call.span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
+            source = await wrapped(*args, **kwargs)
+    except BaseException as exc:
+        call.finish(Outcome(error=exc, error_type=_error_type(exc)))
+        raise
+    watcher = _ChunkWatcher(call)
+    observed = streams.observe_async(source, watcher)
+    streams.track_stream_object(observed, watcher)
+    return observed
+
+
+# (private per-request method, public fallback, wrapper) per class
+def _sync_targets() -> list[tuple[str, str, Any]]:
+    return [
+        ("_generate_content", "generate_content", _unary("generate_content")),
+        ("_generate_content_stream", "generate_content_stream", _stream_sync),
+        ("_embed_content", "embed_content", _unary("embeddings")),
+    ]
+
+
+def _async_targets() -> list[tuple[str, str, Any]]:
+    return [
+        ("_generate_content", "generate_content", _unary_async("generate_content")),
+        ("_generate_content_stream", "generate_content_stream", _stream_async),
+        ("_embed_content", "embed_content", _unary_async("embeddings")),
+    ]
+
+
+class GoogleGenAIInstrumentor(CostInstrumentor):
+    """Counts and prices every billed google-genai request. See the module docstring."""
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return _INSTRUMENTS
+
+    def targets(self) -> list[tuple[Any, str, Any]]:
+        from google.genai import models
+
+        found: list[tuple[Any, str, Any]] = []
+        for owner, wanted in ((models.Models, _sync_targets()), (models.AsyncModels, _async_targets())):
+            for private, public, wrapper in wanted:
+                if private in owner.__dict__:
+                    found.append((owner, private, wrapper))
+                elif public in owner.__dict__:
+                    logger.warning(
+                        "llm-cost-otel: google-genai has no %s.%s; counting per public %s call instead "
+                        "(requests made by automatic function calling may be missed)",
+                        owner.__name__,
+                        private,
+                        public,
+                    )
+                    found.append((owner, public, wrapper))
+        return found

@@ -19,8 +19,7 @@ def _prices(args: argparse.Namespace) -> int:
     except PriceOverrideError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    when = date.fromisoformat(args.date) if args.date else None
-    rates = book.explain(args.provider, args.model, batch=args.batch, when=when)
+    rates = book.explain(args.provider, args.model, batch=args.batch, when=args.date)
     if rates is None:
         print(
             f"{args.model} ({args.provider}): no price known. Calls will be recorded as unpriced "
@@ -43,6 +42,13 @@ def _prices(args: argparse.Namespace) -> int:
     return 0
 
 
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {text!r}") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="llm-cost-otel", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -50,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     prices.add_argument("model")
     prices.add_argument("--provider", default="anthropic", help=f"one of {', '.join(PROVIDERS)} (default anthropic)")
     prices.add_argument("--batch", action="store_true", help="show batch rates")
-    prices.add_argument("--date", help="price date, YYYY-MM-DD (default today)")
+    prices.add_argument("--date", type=_iso_date, help="price date, YYYY-MM-DD (default today)")
     prices.add_argument("--prices", help="price override file (default $LLM_COST_OTEL_PRICES)")
     prices.set_defaults(func=_prices)
     args = parser.parse_args(argv)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Callable, Collection
 from typing import Any
@@ -13,6 +14,8 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 from . import telemetry as _telemetry
 from .pricing import PriceBook
 from .telemetry import Telemetry
+
+logger = logging.getLogger("llm_cost_otel")
 
 _setup_lock = threading.Lock()
 
@@ -53,7 +56,7 @@ def _warm(book: PriceBook) -> None:
 class CostInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """A BaseInstrumentor that patches with wrapt and restores the exact originals."""
 
-    _patches: list[tuple[Any, str]]
+    _patches: list[tuple[type, str, Any]]
 
     def instrumentation_dependencies(self) -> Collection[str]:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -72,15 +75,15 @@ class CostInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         )
         self._patches = []
         for owner, name, wrapper in self.targets():
-            original = owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name, None)
-            if original is None or isinstance(original, wrapt.ObjectProxy):
+            if getattr(owner, name, None) is None:
                 continue
             wrapt.wrap_function_wrapper(owner, name, wrapper)
-            self._patches.append((owner, name))
+            self._patches.append((owner, name, owner.__dict__[name]))
 
     def _uninstrument(self, **kwargs: Any) -> None:
-        for owner, name in reversed(getattr(self, "_patches", [])):
-            current = owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name, None)
-            if isinstance(current, wrapt.ObjectProxy):
-                setattr(owner, name, current.__wrapped__)
+        for owner, name, ours in reversed(getattr(self, "_patches", [])):
+            if owner.__dict__.get(name) is ours:
+                setattr(owner, name, ours.__wrapped__)
+            else:  # someone wrapped on top of us: leave their wrapper, make ours a pass-through
+                logger.warning("llm-cost-otel: %s.%s was re-wrapped by another library; not restored", owner, name)
         self._patches = []

@@ -93,8 +93,8 @@ class PriceBook:
 
     def _resolve(self, provider: str, model: str, batch: bool, day: int) -> Rates | None:
         overrides = self.overrides
-        name = catalog.normalize_model(model)
-        name = overrides.aliases.get(name, overrides.aliases.get(model.lower(), name))
+        requested = catalog.normalize_model(model)
+        name = overrides.aliases.get(requested, overrides.aliases.get(model.lower(), requested))
         origins: dict[str, str] = {}
         notes: list[str] = []
 
@@ -129,12 +129,15 @@ class PriceBook:
                     notes.append(f"correction {correction.name} (since {correction.since}): {correction.note}")
                     base, tiers = fixed_base, fixed_tiers
 
-        factor = overrides.discount_for(provider, model_id)
+        # The glob may name the catalog entry, the alias target or the model as the caller spells it.
+        factor = overrides.discount_for(provider, model_id, name, requested)
         if factor != 1.0:
             discounted = base.scaled(factor)
             _origins(base, discounted, "override", origins)
             base = discounted
-            tiers = tuple((t, r.scaled(factor)) for t, r in tiers)
+            if tiers:
+                tiers = tuple((t, r.scaled(factor)) for t, r in tiers)
+                origins["tiers"] = "override"
             notes.append(f"discount x{factor:g} from {overrides.source}")
         if tiers and "tiers" not in origins:
             origins["tiers"] = "override" if custom is not None else "catalog"

@@ -67,6 +67,17 @@ def _halve_for_batch(base: RateSet, tiers: Tiers, batch: bool) -> tuple[RateSet,
     return base.scaled(0.5, TOKEN_RATE_NAMES), tuple((t, r.scaled(0.5, TOKEN_RATE_NAMES)) for t, r in tiers)
 
 
+# Gemini batch halves input and output only; context caching stays at the standard rate
+# (as the catalog's own batch prices for these models say).
+_GEMINI_BATCH_RATES = ("input", "output", "input_audio")
+
+
+def _halve_for_gemini_batch(base: RateSet, tiers: Tiers, batch: bool) -> tuple[RateSet, Tiers]:
+    if not batch:
+        return base, tiers
+    return base.scaled(0.5, _GEMINI_BATCH_RATES), tuple((t, r.scaled(0.5, _GEMINI_BATCH_RATES)) for t, r in tiers)
+
+
 CORRECTIONS: tuple[Correction, ...] = (
     Correction(
         name="claude-1h-cache-write",
@@ -88,7 +99,17 @@ CORRECTIONS: tuple[Correction, ...] = (
         since=date(2024, 10, 8),
         note="Batch requests are billed at 50% of standard token rates; the catalog has batch prices "
         "only for some models and dates.",
-        matches=lambda provider, model, had_batch: not had_batch and provider in ("anthropic", "aws", "google"),
+        matches=lambda provider, model, had_batch: (
+            not had_batch and (provider in ("anthropic", "aws") or (provider == "google" and _is_claude(model)))
+        ),
         fix=_halve_for_batch,
+    ),
+    Correction(
+        name="gemini-batch-discount",
+        since=date(2024, 10, 8),
+        note="Gemini batch requests are billed at 50% of standard input and output rates; context caching "
+        "stays at the standard rate. The catalog has batch prices only from 2026-10-14.",
+        matches=lambda provider, model, had_batch: not had_batch and provider == "google" and not _is_claude(model),
+        fix=_halve_for_gemini_batch,
     ),
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import math
 import os
 import sys
 from collections.abc import Mapping
@@ -100,11 +101,11 @@ class Overrides:
             return None
         return custom
 
-    def discount_for(self, provider: str, model: str) -> float:
-        """Product of every matching discount multiplier (1.0 when none)."""
+    def discount_for(self, provider: str, model: str, *other_names: str) -> float:
+        """Product of every discount multiplier matching any of the names (1.0 when none); each applies once."""
         factor = 1.0
         for discount in self.discounts:
-            if discount.matches(provider, model):
+            if any(discount.matches(provider, name) for name in (model, *other_names)):
                 factor *= discount.multiplier
         return factor
 
@@ -141,13 +142,25 @@ def _validate(data: Any, source: str) -> None:
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(SCHEMA)
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
+    found = [(list(map(str, e.absolute_path)), e.message) for e in validator.iter_errors(data)]
+    # JSON's NaN/Infinity and TOML's nan/inf are numbers to the schema, and NaN passes "minimum".
+    found += [(path, f"{value!r} is not a finite number") for path, value in _non_finite(data, [])]
+    if found:
         lines = []
-        for error in errors:
-            key = ".".join(str(p) for p in error.absolute_path) or "<top level>"
-            lines.append(f"{source}: {key}: {error.message}")
+        for path, message in sorted(found, key=lambda f: f[0]):
+            key = ".".join(path) or "<top level>"
+            lines.append(f"{source}: {key}: {message}")
         raise PriceOverrideError("\n".join(lines))
+
+
+def _non_finite(data: Any, path: list[str]) -> list[tuple[list[str], float]]:
+    if isinstance(data, float):
+        return [] if math.isfinite(data) else [(path, data)]
+    if isinstance(data, Mapping):
+        return [found for key, value in data.items() for found in _non_finite(value, [*path, str(key)])]
+    if isinstance(data, list | tuple):
+        return [found for i, value in enumerate(data) for found in _non_finite(value, [*path, str(i)])]
+    return []
 
 
 def load_overrides(spec: str | os.PathLike[str] | Mapping[str, Any] | Overrides | None) -> Overrides:

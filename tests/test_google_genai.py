@@ -1,0 +1,343 @@
+"""The Google GenAI adapter against the real google-genai client over httpx2.MockTransport.
+
+Expected costs are computed here from published list prices (USD per million tokens).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx2
+import pytest
+from google import genai
+from google.genai import errors, types
+
+import llm_cost_otel
+from conftest import per_million
+
+FLASH_IN, FLASH_AUDIO_IN, FLASH_OUT, FLASH_READ = 0.30, 1.00, 2.50, 0.03  # gemini-2.5-flash
+PRO_IN, PRO_OUT, PRO_LONG_IN, PRO_LONG_OUT = 1.25, 10.0, 2.50, 15.0  # gemini-2.5-pro, >200k prompt
+
+Handler = Callable[[httpx2.Request], httpx2.Response]
+
+
+def response_json(
+    model: str = "gemini-2.5-flash",
+    text: str = "Hello!",
+    usage: dict[str, Any] | None = None,
+    parts: list[dict[str, Any]] | None = None,
+    response_id: str = "resp-1",
+) -> dict[str, Any]:
+    return {
+        "candidates": [
+            {"content": {"role": "model", "parts": parts or [{"text": text}]}, "finishReason": "STOP", "index": 0}
+        ],
+        "usageMetadata": usage or {"promptTokenCount": 10, "candidatesTokenCount": 5, "totalTokenCount": 15},
+        "modelVersion": model,
+        "responseId": response_id,
+    }
+
+
+def sse(chunks: list[dict[str, Any]]) -> httpx2.Response:
+    body = "".join(f"data: {json.dumps(c)}\r\n\r\n" for c in chunks).encode()
+    return httpx2.Response(200, content=body, headers={"content-type": "text/event-stream"})
+
+
+def gemini_client(handler: Handler, **http: Any) -> genai.Client:
+    return genai.Client(
+        api_key="AIza-test-SECRET",
+        http_options=types.HttpOptions(
+            base_url="https://generativelanguage.googleapis.com/",
+            client_args={"transport": httpx2.MockTransport(handler)},
+            async_client_args={"transport": httpx2.MockTransport(handler)},
+            **http,
+        ),
+    )
+
+
+def vertex_client(handler: Handler) -> genai.Client:
+    from google.oauth2.credentials import Credentials
+
+    return genai.Client(
+        vertexai=True,
+        project="proj",
+        location="us-central1",
+        credentials=Credentials(token="ya29-test-SECRET"),
+        http_options=types.HttpOptions(
+            client_args={"transport": httpx2.MockTransport(handler)},
+            async_client_args={"transport": httpx2.MockTransport(handler)},
+        ),
+    )
+
+
+def flash_cost(text_in: int = 0, audio_in: int = 0, out: int = 0, read: int = 0) -> float:
+    return (
+        per_million(text_in, FLASH_IN)
+        + per_million(audio_in, FLASH_AUDIO_IN)
+        + per_million(out, FLASH_OUT)
+        + per_million(read, FLASH_READ)
+    )
+
+
+def test_generate_content_thinking_cache_audio(otel: Any) -> None:
+    usage = {
+        "promptTokenCount": 12_000,  # includes the 8,000 cached tokens
+        "cachedContentTokenCount": 8_000,
+        "candidatesTokenCount": 300,
+        "thoughtsTokenCount": 1_200,
+        "toolUsePromptTokenCount": 500,
+        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 11_000}, {"modality": "AUDIO", "tokenCount": 1_000}],
+        "cacheTokensDetails": [{"modality": "TEXT", "tokenCount": 8_000}],
+        "totalTokenCount": 14_000,
+    }
+    client = gemini_client(lambda r: httpx2.Response(200, json=response_json(usage=usage)))
+    result = client.models.generate_content(
+        model="gemini-2.5-flash", contents="hi", config={"temperature": 0.2, "max_output_tokens": 2000}
+    )
+    # uncached input = 12,000 - 8,000 + 500 tool-use = 4,500, of which 1,000 audio
+    expected = flash_cost(text_in=3_500, audio_in=1_000, out=300 + 1_200, read=8_000)
+    (span,) = otel.spans("generate_content")
+    a = span.attributes
+    assert span.name == "generate_content gemini-2.5-flash"
+    assert a["gen_ai.provider.name"] == "gcp.gemini"
+    assert a["gen_ai.operation.name"] == "generate_content"
+    assert a["gen_ai.request.temperature"] == 0.2
+    assert a["gen_ai.request.max_tokens"] == 2000
+    assert a["gen_ai.response.model"] == "gemini-2.5-flash"
+    assert a["gen_ai.response.id"] == "resp-1"
+    assert a["gen_ai.response.finish_reasons"] == ("stop",)
+    assert a["gen_ai.usage.input_tokens"] == 12_500
+    assert a["gen_ai.usage.cache_read.input_tokens"] == 8_000
+    assert a["gen_ai.usage.output_tokens"] == 1_500  # thinking is billed as output
+    assert a["gen_ai.usage.reasoning.output_tokens"] == 1_200
+    assert a["gen_ai.usage.cost"] == pytest.approx(expected, rel=1e-12)
+    assert a["llm_cost.usd.cache_savings"] == pytest.approx(per_million(8_000, FLASH_IN - FLASH_READ))
+    assert result.text == "Hello!"
+    assert result.usage_metadata.prompt_token_count == 12_000
+    assert llm_cost_otel.cost_of(result).total == pytest.approx(expected)
+    assert otel.metric_sum("llm_cost.usd") == pytest.approx(expected)
+    assert otel.metric_sum("llm_cost.tokens") == 12_500 + 1_500
+
+
+def test_long_context_tier_on_pro(otel: Any) -> None:
+    usage = {"promptTokenCount": 250_000, "candidatesTokenCount": 1_000, "totalTokenCount": 251_000}
+    client = gemini_client(lambda r: httpx2.Response(200, json=response_json(model="gemini-2.5-pro", usage=usage)))
+    client.models.generate_content(model="gemini-2.5-pro", contents="long")
+    (span,) = otel.spans("generate_content")
+    expected = per_million(250_000, PRO_LONG_IN) + per_million(1_000, PRO_LONG_OUT)
+    assert span.attributes["gen_ai.usage.cost"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_model_names_are_normalised_for_pricing(otel: Any) -> None:
+    client = gemini_client(lambda r: httpx2.Response(200, json=response_json(model="gemini-2.5-flash")))
+    client.models.generate_content(model="models/gemini-2.5-flash", contents="hi")
+    (span,) = otel.spans("generate_content")
+    assert span.attributes["gen_ai.request.model"] == "models/gemini-2.5-flash"  # as sent
+    assert span.attributes["llm_cost.price.model"] == "gemini-2.5-flash"
+    assert span.attributes["gen_ai.usage.cost"] == pytest.approx(flash_cost(text_in=10, out=5))
+
+
+def test_automatic_function_calling_counts_every_request(otel: Any) -> None:
+    turns = [
+        response_json(
+            parts=[{"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}}],
+            usage={"promptTokenCount": 100, "candidatesTokenCount": 20, "totalTokenCount": 120},
+            response_id="turn-1",
+        ),
+        response_json(
+            text="It is sunny in Paris.",
+            usage={"promptTokenCount": 160, "candidatesTokenCount": 30, "totalTokenCount": 190},
+            response_id="turn-2",
+        ),
+    ]
+    served = iter(turns)
+    client = gemini_client(lambda r: httpx2.Response(200, json=next(served)))
+
+    def get_weather(city: str) -> str:
+        """Weather for a city."""
+        return "sunny"
+
+    with llm_cost_otel.track("weather") as run:
+        result = client.models.generate_content(
+            model="gemini-2.5-flash",
+            contents="Weather in Paris?",
+            config=types.GenerateContentConfig(tools=[get_weather]),
+        )
+    assert result.text == "It is sunny in Paris."
+    assert result.usage_metadata.prompt_token_count == 160  # the SDK reports only the last turn
+    spans = otel.spans("generate_content")
+    assert [s.attributes["gen_ai.response.id"] for s in spans] == ["turn-1", "turn-2"]
+    expected = flash_cost(text_in=100, out=20) + flash_cost(text_in=160, out=30)
+    assert sum(s.attributes["gen_ai.usage.cost"] for s in spans) == pytest.approx(expected)
+    assert otel.metric_sum("llm_cost.usd") == pytest.approx(expected)
+    assert run.calls == 2 and run.cost_usd == pytest.approx(expected)
+
+
+def test_chat_is_one_span_per_request(otel: Any) -> None:
+    client = gemini_client(lambda r: httpx2.Response(200, json=response_json()))
+    chat = client.chats.create(model="gemini-2.5-flash")
+    chat.send_message("one")
+    chat.send_message("two")
+    for _ in chat.send_message_stream("three"):
+        pass
+    assert len(chat.get_history()) >= 4
+    assert len(otel.spans("generate_content")) == 3
+    assert otel.metric_sum("llm_cost.usd") == pytest.approx(3 * flash_cost(text_in=10, out=5))
+
+
+def _stream_chunks(n: int = 4) -> list[dict[str, Any]]:
+    chunks = []
+    for i in range(1, n + 1):
+        chunk = response_json(
+            text=f"part{i} ",
+            usage={
+                "promptTokenCount": 400,
+                "candidatesTokenCount": 10 * i,
+                "thoughtsTokenCount": 50,
+                "totalTokenCount": 0,
+            },
+        )
+        if i < n:
+            del chunk["candidates"][0]["finishReason"]
+        chunks.append(chunk)
+    return chunks
+
+
+def test_stream_takes_last_running_total_never_sums(otel: Any) -> None:
+    client = gemini_client(lambda r: sse(_stream_chunks(4)))
+    text = "".join(c.text for c in client.models.generate_content_stream(model="gemini-2.5-flash", contents="hi"))
+    assert text == "part1 part2 part3 part4 "
+    (span,) = otel.spans("generate_content")
+    assert span.attributes["gen_ai.usage.output_tokens"] == 40 + 50
+    assert span.attributes["gen_ai.usage.cost"] == pytest.approx(flash_cost(text_in=400, out=90))
+    assert len(otel.metric_points("gen_ai.client.operation.time_to_first_chunk")) == 1
+
+
+def test_stream_stopped_early_records_what_it_saw(otel: Any) -> None:
+    client = gemini_client(lambda r: sse(_stream_chunks(4)))
+    stream = client.models.generate_content_stream(model="gemini-2.5-flash", contents="hi")
+    for i, _chunk in enumerate(stream):
+        if i == 1:
+            break
+    del stream
+    gc.collect()
+    (span,) = otel.spans("generate_content")
+    assert span.attributes["gen_ai.usage.output_tokens"] == 20 + 50
+
+
+def test_stream_never_iterated_sends_nothing_and_records_nothing(otel: Any) -> None:
+    sent = []
+    client = gemini_client(lambda r: sent.append(r) or sse(_stream_chunks(2)))
+    stream = client.models.generate_content_stream(model="gemini-2.5-flash", contents="hi")
+    del stream
+    gc.collect()
+    assert sent == []
+    assert otel.spans("generate_content") == []
+
+
+def test_errors_and_retries(otel: Any) -> None:
+    attempts = {"n": 0}
+
+    def flaky(request: httpx2.Request) -> httpx2.Response:
+        attempts["n"] += 1
+        if attempts["n"] == 1:
+            return httpx2.Response(503, json={"error": {"code": 503, "message": "busy", "status": "UNAVAILABLE"}})
+        return httpx2.Response(200, json=response_json())
+
+    retry = types.HttpRetryOptions(attempts=3, initial_delay=0.001, max_delay=0.001)
+    client = gemini_client(flaky, retry_options=retry)
+    client.models.generate_content(model="gemini-2.5-flash", contents="hi")
+    assert attempts["n"] == 2
+    (span,) = otel.spans("generate_content")  # one span for the retried request, billed once
+    assert span.attributes["gen_ai.usage.cost"] == pytest.approx(flash_cost(text_in=10, out=5))
+
+    bad = gemini_client(
+        lambda r: httpx2.Response(
+            400, json={"error": {"code": 400, "message": "bad arg", "status": "INVALID_ARGUMENT"}}
+        )
+    )
+    with pytest.raises(errors.ClientError, match="bad arg"):
+        bad.models.generate_content(model="gemini-2.5-flash", contents="hi")
+    failed = otel.spans("generate_content")[-1]
+    assert failed.status.status_code.name == "ERROR"
+    assert failed.attributes["error.type"] == "400"
+
+
+def test_embeddings(otel: Any) -> None:
+    body = {"embeddings": [{"values": [0.1, 0.2]}, {"values": [0.3, 0.4]}], "usageMetadata": {"promptTokenCount": 40}}
+    client = gemini_client(lambda r: httpx2.Response(200, json=body))
+    result = client.models.embed_content(model="gemini-embedding-001", contents=["a", "b"])
+    assert len(result.embeddings) == 2
+    (span,) = otel.spans("embeddings")
+    assert span.name == "embeddings gemini-embedding-001"
+    assert span.attributes["gen_ai.operation.name"] == "embeddings"
+    assert span.attributes["gen_ai.usage.cost"] == pytest.approx(per_million(40, 0.15))
+
+
+def test_vertex_provider_name_and_async(otel: Any) -> None:
+    client = vertex_client(lambda r: httpx2.Response(200, json=response_json(model="gemini-2.5-flash")))
+
+    async def main() -> None:
+        await client.aio.models.generate_content(model="gemini-2.5-flash", contents="hi")
+        stream = await client.aio.models.generate_content_stream(model="gemini-2.5-flash", contents="hi")
+        async for _ in stream:
+            pass
+
+    asyncio.run(main())
+    spans = otel.spans("generate_content")
+    assert [s.attributes["gen_ai.provider.name"] for s in spans] == ["gcp.vertex_ai", "gcp.vertex_ai"]
+    assert spans[0].attributes["server.address"] == "us-central1-aiplatform.googleapis.com"
+    for span in spans:
+        assert span.attributes["gen_ai.usage.cost"] == pytest.approx(flash_cost(text_in=10, out=5))
+
+
+def test_async_stream_broken_early_then_dropped_ends_span(otel: Any) -> None:
+    client = gemini_client(lambda r: sse(_stream_chunks(3)))
+
+    async def main() -> None:
+        stream = await client.aio.models.generate_content_stream(model="gemini-2.5-flash", contents="hi")
+        async for _chunk in stream:
+            break
+        await stream.aclose()
+
+    asyncio.run(main())
+    gc.collect()
+    (span,) = otel.spans("generate_content")
+    assert span.attributes["gen_ai.usage.output_tokens"] == 10 + 50  # the first chunk's running total
+
+
+def test_async_task_cancelled_mid_stream(otel: Any) -> None:
+    client = gemini_client(lambda r: sse(_stream_chunks(3)))
+
+    async def main() -> None:
+        started = asyncio.Event()
+
+        async def consume() -> None:
+            stream = await client.aio.models.generate_content_stream(model="gemini-2.5-flash", contents="hi")
+            async for _chunk in stream:
+                started.set()
+                await asyncio.sleep(10)
+
+        task = asyncio.create_task(consume())
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    gc.collect()
+    (span,) = otel.spans("generate_content")
+    assert span.attributes["gen_ai.usage.output_tokens"] == 10 + 50
+
+
+def test_no_secret_in_telemetry(otel: Any) -> None:
+    client = vertex_client(lambda r: httpx2.Response(200, json=response_json()))
+    client.models.generate_content(model="gemini-2.5-flash", contents="my private words")
+    gclient = gemini_client(lambda r: httpx2.Response(200, json=response_json()))
+    gclient.models.generate_content(model="gemini-2.5-flash", contents="my private words")
+    dump = "".join(s.to_json() for s in otel.exporter.get_finished_spans())
+    assert "SECRET" not in dump and "my private words" not in dump

@@ -341,3 +341,38 @@ def test_no_secret_in_telemetry(otel: Any) -> None:
     gclient.models.generate_content(model="gemini-2.5-flash", contents="my private words")
     dump = "".join(s.to_json() for s in otel.exporter.get_finished_spans())
     assert "SECRET" not in dump and "my private words" not in dump
+
+
+def test_vertex_prices_gemini_2_0_flash_above_developer_api(otel: Any) -> None:
+    usage = {"promptTokenCount": 10_000, "candidatesTokenCount": 1_000, "totalTokenCount": 11_000}
+    body = response_json(model="gemini-2.0-flash-001", usage=usage)
+    vclient = vertex_client(lambda r: httpx2.Response(200, json=body))  # keep a reference: __del__ closes it
+    vclient.models.generate_content(model="gemini-2.0-flash", contents="hi")
+    gclient = gemini_client(lambda r: httpx2.Response(200, json=body))
+    gclient.models.generate_content(model="gemini-2.0-flash", contents="hi")
+    vertex, developer = otel.spans("generate_content")
+    # published: Vertex AI $0.15 / $0.60, Gemini Developer API $0.10 / $0.40 per MTok
+    assert vertex.attributes["gen_ai.usage.cost"] == pytest.approx(per_million(10_000, 0.15) + per_million(1_000, 0.60))
+    assert vertex.attributes["llm_cost.price.source"] == "correction"
+    assert developer.attributes["gen_ai.usage.cost"] == pytest.approx(
+        per_million(10_000, 0.10) + per_million(1_000, 0.40)
+    )
+    assert developer.attributes["llm_cost.price.source"] == "catalog"
+
+
+def test_vertex_text_embedding_priced_per_character(otel: Any) -> None:
+    body = {
+        "predictions": [
+            {"embeddings": {"statistics": {"token_count": 7, "truncated": False}, "values": [0.1, 0.2]}},
+            {"embeddings": {"statistics": {"token_count": 5, "truncated": False}, "values": [0.3, 0.4]}},
+        ],
+        "metadata": {"billableCharacterCount": 4_000},
+    }
+    client = vertex_client(lambda r: httpx2.Response(200, json=body))
+    result = client.models.embed_content(model="text-embedding-005", contents=["first text", "second"])
+    assert len(result.embeddings) == 2
+    (span,) = otel.spans("embeddings")
+    assert span.attributes["gen_ai.usage.input_tokens"] == 12
+    assert span.attributes["llm_cost.characters.input"] == 4_000
+    # published: $0.000025 per 1,000 characters
+    assert span.attributes["gen_ai.usage.cost"] == pytest.approx(4_000 / 1_000 * 0.000025)

@@ -34,7 +34,13 @@ def _prices(args: argparse.Namespace) -> int:
     for label, rate_set in tiers:
         print(f"rates ({label}):")
         for name, value in rate_set.per_million().items():
-            unit = "USD / 1K requests" if name in FEE_NAMES else "USD / 1M tokens"
+            unit = (
+                "USD / 1K requests"
+                if name in FEE_NAMES
+                else "USD / 1M chars"
+                if name == "input_character"
+                else "USD / 1M tokens"
+            )
             origin = rates.origins.get(name if label == "base" else "tiers", "catalog")
             print(f"  {name:<17} {value:>10.4f} {unit:<18} [{origin}]")
     for note in rates.notes:

@@ -137,7 +137,8 @@ def _embedding_outcome(response: Any) -> Outcome:
     metadata = _get(response, "usage_metadata")
     if metadata is not None:
         return Outcome(usage=usage_from_gemini(metadata))
-    # Vertex AI reports tokens per embedding instead
+    # Vertex AI reports tokens per embedding, and billable characters for the models it
+    # prices per character (text-embedding-004/005).
     tokens = 0
     found = False
     for embedding in _get(response, "embeddings") or ():
@@ -145,7 +146,10 @@ def _embedding_outcome(response: Any) -> Outcome:
         if statistics is not None and _get(statistics, "token_count") is not None:
             found = True
             tokens += _n(_get(statistics, "token_count"))
-    return Outcome(usage=Usage(input_tokens=tokens) if found else None)
+    characters = _n(_get(_get(response, "metadata"), "billable_character_count"))
+    if not found and not characters:
+        return Outcome()
+    return Outcome(usage=Usage(input_tokens=tokens, input_characters=characters))
 
 
 class _ChunkWatcher(streams.Watcher):

@@ -79,6 +79,7 @@ USAGE_DETAIL_ATTRS = {
     "cache_write_1h_tokens": "llm_cost.tokens.cache_write_1h",
     "web_search_requests": "llm_cost.requests.web_search",
     "web_fetch_requests": "llm_cost.requests.web_fetch",
+    "input_characters": "llm_cost.characters.input",
 }
 BATCH = "llm_cost.batch"
 SERVICE_TIER = "llm_cost.service_tier"
@@ -394,7 +395,7 @@ class Telemetry:
             if count:
                 add(TOKENS_METRIC, variants["lt:" + token_type], count)
         if cost is None:
-            if usage.total_tokens or usage.web_search_requests or usage.web_fetch_requests:
+            if usage.total_tokens or usage.input_characters or usage.web_search_requests or usage.web_fetch_requests:
                 add(UNPRICED_METRIC, base, 1)
             return
         for component, value in cost.components():

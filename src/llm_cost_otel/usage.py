@@ -32,6 +32,9 @@ class Usage:
     cache_read_audio_tokens: int = 0
     """Part of ``cache_read_tokens`` that was audio."""
 
+    input_characters: int = 0
+    """Billable input characters, for the few models priced per character (not tokens)."""
+
     # Per-request fees, counted in requests.
     web_search_requests: int = 0
     web_fetch_requests: int = 0

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..usage import Cost, Usage
 from . import catalog
-from .corrections import CORRECTIONS
+from .corrections import CORRECTIONS, addition_for
 from .overrides import Overrides, PriceOverrideError, load_overrides
 from .rates import RATE_NAMES, TOKEN_RATE_NAMES, Rates, RateSet
 
@@ -31,6 +31,13 @@ _MAX_CACHE = 10_000
 
 def _day(timestamp: float | None) -> int:
     return int((time.time() if timestamp is None else timestamp) // 86400)
+
+
+def _date(day: int) -> date:
+    return date.fromordinal(_EPOCH + day)
+
+
+_EPOCH = date(1970, 1, 1).toordinal()
 
 
 def _origins(before: RateSet, after: RateSet, origin: str, origins: dict[str, str]) -> None:
@@ -111,15 +118,17 @@ class PriceBook:
         else:
             entry = catalog.lookup(provider, name, batch, day)
             if entry is None:
-                return None
+                return self._addition(provider, name, batch, day)
             base, tiers, model_id = entry.base, entry.tiers, entry.model_id
             origins = {n: "catalog" for n in RATE_NAMES if getattr(base, n) is not None}
             notes.append(f"catalog: {entry.provider_id}/{entry.model_id}")
             if entry.ignored_keys:
                 notes.append("catalog rates not applied: " + ", ".join(entry.ignored_keys))
-            when = date.fromordinal(date(1970, 1, 1).toordinal() + day)
+            when = _date(day)
             for correction in CORRECTIONS:
-                if when < correction.since or not correction.matches(entry.provider_id, model_id, entry.batch_variant):
+                if when < correction.since or not correction.matches(
+                    provider, entry.provider_id, model_id, entry.batch_variant
+                ):
                     continue
                 fixed_base, fixed_tiers = correction.fix(base, tiers, batch)
                 if (fixed_base, fixed_tiers) != (base, tiers):
@@ -151,6 +160,24 @@ class PriceBook:
             tiers=tiers,
             origins=origins,
             notes=tuple(notes),
+        )
+
+    def _addition(self, provider: str, model: str, batch: bool, day: int) -> Rates | None:
+        addition = addition_for(provider, model, _date(day))
+        if addition is None:
+            return None
+        base = addition.rates.scaled(0.5, TOKEN_RATE_NAMES) if batch else addition.rates
+        factor = self.overrides.discount_for(provider, model)
+        source = "correction"
+        if factor != 1.0:
+            base, source = base.scaled(factor), "override"
+        return Rates(
+            model=model,
+            source=source,
+            version=self.version,
+            base=base,
+            origins={n: source for n in RATE_NAMES if getattr(base, n) is not None},
+            notes=(f"not in the catalog; added by llm-cost-otel (since {addition.since}): {addition.note}",),
         )
 
     def explain(self, provider: str, model: str, *, batch: bool = False, when: date | None = None) -> Rates | None:

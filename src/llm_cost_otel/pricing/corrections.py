@@ -22,8 +22,8 @@ class Correction:
     name: str
     since: date
     note: str
-    matches: Callable[[str, str, bool], bool]
-    """(catalog provider id, catalog model id, catalog had batch prices) -> applies?"""
+    matches: Callable[[str, str, str, bool], bool]
+    """(our provider name, catalog provider id, catalog model id, catalog had batch prices) -> applies?"""
     fix: Callable[[RateSet, Tiers, bool], tuple[RateSet, Tiers]]
     """(base, tiers, batch requested) -> corrected (base, tiers)."""
 
@@ -78,20 +78,25 @@ def _halve_for_gemini_batch(base: RateSet, tiers: Tiers, batch: bool) -> tuple[R
     return base.scaled(0.5, _GEMINI_BATCH_RATES), tuple((t, r.scaled(0.5, _GEMINI_BATCH_RATES)) for t, r in tiers)
 
 
+def _vertex_2_0_flash(base: RateSet, tiers: Tiers, batch: bool) -> tuple[RateSet, Tiers]:
+    factor = 0.5 if batch else 1.0
+    return base.merged(RateSet(input=0.15e-6 * factor, output=0.60e-6 * factor, cache_read=0.0375e-6)), tiers
+
+
 CORRECTIONS: tuple[Correction, ...] = (
     Correction(
         name="claude-1h-cache-write",
         since=date(2025, 5, 22),
         note="Catalog lacks 1h cache-write rates for some Claude models (notably on Vertex AI); "
         "Anthropic bills them at 2x base input.",
-        matches=lambda provider, model, had_batch: _is_claude(model),
+        matches=lambda platform, provider, model, had_batch: _is_claude(model),
         fix=_add_1h_writes,
     ),
     Correction(
         name="claude-sonnet-4-long-context",
         since=date(2025, 8, 12),
         note="Catalog lacks Sonnet 4's >200k input tier: $6 in / $22.50 out per MTok, cache rates scaled alike.",
-        matches=lambda provider, model, had_batch: _is_sonnet_4(model),
+        matches=lambda platform, provider, model, had_batch: _is_sonnet_4(model),
         fix=_sonnet_4_long_context,
     ),
     Correction(
@@ -99,7 +104,7 @@ CORRECTIONS: tuple[Correction, ...] = (
         since=date(2024, 10, 8),
         note="Batch requests are billed at 50% of standard token rates; the catalog has batch prices "
         "only for some models and dates.",
-        matches=lambda provider, model, had_batch: (
+        matches=lambda platform, provider, model, had_batch: (
             not had_batch and (provider in ("anthropic", "aws") or (provider == "google" and _is_claude(model)))
         ),
         fix=_halve_for_batch,
@@ -109,7 +114,55 @@ CORRECTIONS: tuple[Correction, ...] = (
         since=date(2024, 10, 8),
         note="Gemini batch requests are billed at 50% of standard input and output rates; context caching "
         "stays at the standard rate. The catalog has batch prices only from 2026-10-14.",
-        matches=lambda provider, model, had_batch: not had_batch and provider == "google" and not _is_claude(model),
+        matches=lambda platform, provider, model, had_batch: (
+            not had_batch and provider == "google" and not _is_claude(model)
+        ),
         fix=_halve_for_gemini_batch,
     ),
+    Correction(
+        name="vertex-gemini-2.0-flash",
+        since=date(2025, 2, 5),
+        note="Vertex AI bills Gemini 2.0 Flash at $0.15 in / $0.60 out per MTok (text); the catalog's single "
+        "google table has the Developer API's $0.10 / $0.40.",
+        matches=lambda platform, provider, model, had_batch: (
+            platform == "gcp.vertex_ai" and re.fullmatch(r"gemini-2\.0-flash(?:-\d{3})?", model) is not None
+        ),
+        fix=_vertex_2_0_flash,
+    ),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Addition:
+    """A model the catalog lacks entirely, priced here (source ``correction``)."""
+
+    platforms: tuple[str, ...]
+    models: tuple[str, ...]
+    since: date
+    rates: RateSet
+    note: str
+
+
+ADDITIONS: tuple[Addition, ...] = (
+    Addition(
+        platforms=("gcp.vertex_ai",),
+        models=("text-embedding-004", "text-embedding-005", "text-multilingual-embedding-002"),
+        since=date(2024, 5, 14),
+        rates=RateSet(input_character=0.025e-6),
+        note="Vertex AI text embeddings: $0.000025 per 1,000 input characters (billable_character_count).",
+    ),
+    Addition(
+        platforms=("gcp.gemini",),
+        models=("text-embedding-004",),
+        since=date(2024, 5, 14),
+        rates=RateSet(input=0.0),
+        note="Gemini Developer API: text-embedding-004 is offered free of charge.",
+    ),
+)
+
+
+def addition_for(platform: str, model: str, when: date) -> Addition | None:
+    for addition in ADDITIONS:
+        if platform in addition.platforms and model in addition.models and when >= addition.since:
+            return addition
+    return None

@@ -26,6 +26,8 @@ class RateSet:
     cache_read_audio: float | None = None
     web_search: float | None = None
     web_fetch: float | None = None
+    input_character: float | None = None
+    """USD per billable input character (Vertex AI's legacy text embeddings)."""
 
     def scaled(self, factor: float, names: tuple[str, ...] | None = None) -> RateSet:
         """A copy with the given rates (default: all) multiplied by ``factor``."""
@@ -52,8 +54,8 @@ class RateSet:
 
 
 RATE_NAMES = tuple(f.name for f in fields(RateSet))
-TOKEN_RATE_NAMES = tuple(n for n in RATE_NAMES if n not in ("web_search", "web_fetch"))
 FEE_NAMES = ("web_search", "web_fetch")
+TOKEN_RATE_NAMES = tuple(n for n in RATE_NAMES if n not in FEE_NAMES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +99,7 @@ class Rates:
             audio_rate - read_audio_rate
         )
         return Cost(
-            input=input_cost,
+            input=input_cost + usage.input_characters * (r.input_character or 0.0),
             output=usage.output_tokens * (r.output or 0.0),
             cache_read=cache_read_cost,
             cache_write=usage.cache_write_5m_tokens * write_5m_rate + usage.cache_write_1h_tokens * write_1h_rate,

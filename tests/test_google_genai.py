@@ -376,3 +376,78 @@ def test_vertex_text_embedding_priced_per_character(otel: Any) -> None:
     assert span.attributes["llm_cost.characters.input"] == 4_000
     # published: $0.000025 per 1,000 characters
     assert span.attributes["gen_ai.usage.cost"] == pytest.approx(4_000 / 1_000 * 0.000025)
+
+
+def test_context_cache_creation_records_storage(otel: Any) -> None:
+    cached = {
+        "name": "cachedContents/abc123",
+        "model": "models/gemini-2.5-flash",
+        "createTime": "2026-11-01T10:00:00Z",
+        "updateTime": "2026-11-01T10:00:00Z",
+        "expireTime": "2026-11-01T12:00:00Z",
+        "usageMetadata": {"totalTokenCount": 50_000},
+    }
+    client = gemini_client(lambda r: httpx2.Response(200, json=cached))
+    result = client.caches.create(
+        model="gemini-2.5-flash", config=types.CreateCachedContentConfig(contents=["big document"], ttl="7200s")
+    )
+    assert result.name == "cachedContents/abc123"
+    (span,) = otel.spans("create_cache")
+    a = span.attributes
+    assert a["llm_cost.cache.tokens"] == 50_000
+    assert a["llm_cost.cache.ttl_seconds"] == 7200
+    # published: $1.00 per million cached tokens per hour on 2.5 Flash
+    assert a["llm_cost.cache.storage_usd_per_hour"] == pytest.approx(50_000 * 1.00 / 1e6)
+    assert a["llm_cost.cache.storage_usd_for_ttl"] == pytest.approx(2 * 50_000 * 1.00 / 1e6)
+    assert "gen_ai.usage.cost" not in a  # storage is not a token cost; the TTL may be cut short
+    assert otel.metric_sum("llm_cost.usd") == 0
+
+
+def test_batch_job_results_counted_once_at_batch_rates(otel: Any) -> None:
+    def inlined(prompt: int, out: int, rid: str) -> dict[str, Any]:
+        return {
+            "response": response_json(
+                usage={"promptTokenCount": prompt, "candidatesTokenCount": out, "totalTokenCount": prompt + out},
+                response_id=rid,
+            )
+        }
+
+    job = {
+        "name": "batches/job-1",
+        "metadata": {
+            "model": "models/gemini-2.5-flash",
+            "state": "BATCH_STATE_SUCCEEDED",
+            "output": {"inlinedResponses": {"inlinedResponses": [inlined(1000, 100, "b1"), inlined(3000, 300, "b2")]}},
+        },
+    }
+    client = gemini_client(lambda r: httpx2.Response(200, json=job))
+    with llm_cost_otel.track("nightly") as run:
+        for _ in range(3):  # apps poll: results are billed once
+            got = client.batches.get(name="batches/job-1")
+    assert got.dest.inlined_responses[1].response.usage_metadata.prompt_token_count == 3000
+    # published batch price: 50% of $0.30 in / $2.50 out
+    expected = 0.5 * (flash_cost(text_in=4000, out=400))
+    (span,) = otel.spans("batch_results")
+    assert span.attributes["gen_ai.usage.cost"] == pytest.approx(expected)
+    assert span.attributes["llm_cost.batch.results"] == 2
+    assert otel.metric_sum("llm_cost.usd") == pytest.approx(expected)
+    assert run.calls == 2 and run.cost_usd == pytest.approx(expected)
+
+
+def test_generated_images_priced_per_image_or_unpriced(otel: Any) -> None:
+    body = {
+        "predictions": [
+            {"bytesBase64Encoded": "aGVsbG8=", "mimeType": "image/png"},
+            {"bytesBase64Encoded": "aGVsbG8=", "mimeType": "image/png"},
+        ]
+    }
+    client = vertex_client(lambda r: httpx2.Response(200, json=body))
+    result = client.models.generate_images(model="imagen-4.0-generate-001", prompt="a cat")
+    assert len(result.generated_images) == 2
+    client.models.generate_images(model="imagen-9-experimental", prompt="a cat")
+    priced, unknown = otel.spans("generate_images")
+    assert priced.attributes["llm_cost.images.output"] == 2
+    assert priced.attributes["gen_ai.usage.cost"] == pytest.approx(2 * 0.04)  # published: $0.04 per image
+    assert unknown.attributes["llm_cost.price.source"] == "unpriced"  # never $0
+    assert "gen_ai.usage.cost" not in unknown.attributes
+    assert otel.metric_sum("llm_cost.unpriced") == 1

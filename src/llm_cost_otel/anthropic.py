@@ -25,7 +25,7 @@ from opentelemetry import trace
 
 from . import streams
 from ._safety import log_once
-from .calls import Call, remember
+from .calls import BatchResults, Call, remember
 from .instrumentation import CostInstrumentor
 from .telemetry import Outcome, Request
 from .telemetry import active as active_telemetry
@@ -178,73 +178,26 @@ def _fields(model: Any) -> dict[str, Any]:
 
 
 class _BatchResultsWatcher(streams.Watcher):
-    """Each succeeded batch result is a billed request at batch rates: priced and counted
-    per result (metrics, track() rollups); the retrieval span carries the batch total."""
+    """Reads ``batches.results()`` lines: every succeeded result is a billed request."""
 
-    __slots__ = ("models", "results", "source", "total_cost", "total_usage", "unpriced")
+    __slots__ = ("batch",)
 
     def __init__(self, call: Call) -> None:
         super().__init__(call)
-        self.total_usage = Usage()
-        self.total_cost = 0.0
-        self.results = 0
-        self.unpriced = 0
-        self.source: str | None = None
-        self.models: set[str] = set()
+        self.batch = BatchResults(call)
 
     def item(self, line: Any) -> None:
         result = getattr(line, "result", None)
         if getattr(result, "type", None) != "succeeded":
             return
         message = getattr(result, "message", None)
-        usage_obj = getattr(message, "usage", None)
-        if usage_obj is None:
-            return
-        call = self.call
-        telemetry = call.telemetry
-        model = getattr(message, "model", None) or "unknown"
-        usage = usage_from_anthropic(usage_obj)
-        request = Request(provider=call.request.provider, operation="chat", model=model, batch=True)
-        cost = telemetry.prices.cost(request.provider, model, usage, batch=True, timestamp=call.timestamp)
-        outcome = Outcome(usage=usage, response_model=model, response_id=getattr(message, "id", None))
-        telemetry.record_metrics(request, outcome, cost, call.attribution, None)
-        for run in call.scope.runs:
-            run.record(usage, cost, False)
-        self.results += 1
-        self.models.add(model)
-        self.total_usage.add(usage)
-        if cost is None:
-            self.unpriced += 1
-        else:
-            self.total_cost += cost.total
-            self.source = cost.source
-
-    def outcome(self) -> Outcome:
-        return Outcome(usage=self.total_usage)
+        usage = getattr(message, "usage", None)
+        if usage is not None:
+            model = getattr(message, "model", None) or "unknown"
+            self.batch.add(model, usage_from_anthropic(usage), getattr(message, "id", None))
 
     def end(self, error: BaseException | None = None) -> None:
-        call = self.call
-        if call.finished:
-            return
-        span = call.span
-        try:
-            from . import telemetry as names
-
-            span.set_attributes(
-                {
-                    names.BATCH_RESULTS: self.results,
-                    names.BATCH_UNPRICED: self.unpriced,
-                    names.COST_TOTAL: self.total_cost,
-                    names.INPUT_TOKENS: self.total_usage.total_input_tokens,
-                    names.OUTPUT_TOKENS: self.total_usage.output_tokens,
-                    names.CACHE_READ_TOKENS: self.total_usage.cache_read_tokens,
-                    names.CACHE_WRITE_TOKENS: self.total_usage.cache_write_tokens,
-                    names.PRICE_SOURCE: self.source or names.UNPRICED,
-                }
-            )
-        except Exception:
-            log_once("batch.end")
-        call.finish(Outcome(error=error), record=False)
+        self.batch.finish(error)
 
 
 # --- the request hook ------------------------------------------------------------------

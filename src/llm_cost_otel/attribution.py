@@ -47,7 +47,7 @@ class Run:
                 self.usage.add(usage)
             if cost is not None:
                 self.cost_usd += cost.total
-            elif usage is not None and (usage.total_tokens or usage.input_characters):
+            elif usage is not None and (usage.total_tokens or usage.input_characters or usage.output_images):
                 self.unpriced_calls += 1
             if failed:
                 self.errors += 1

@@ -12,7 +12,7 @@ from typing import Any
 from . import attribution
 from ._safety import log_once, warn_once
 from .telemetry import Outcome, Request, Telemetry
-from .usage import Cost
+from .usage import Cost, Usage
 
 _REMEMBERED_IDS = 4096
 
@@ -123,6 +123,53 @@ class Call:
             request.provider,
         )
         return None
+
+
+class BatchResults:
+    """The results of a batch job, fetched by one call (the retrieval span).
+
+    Each result is a billed request at batch rates: priced and counted on its own (metrics
+    with its own model, ``track()`` rollups); the retrieval span carries the batch total."""
+
+    __slots__ = ("call", "cost", "results", "source", "unpriced", "usage")
+
+    def __init__(self, call: Call) -> None:
+        self.call = call
+        self.usage = Usage()
+        self.cost = 0.0
+        self.results = 0
+        self.unpriced = 0
+        self.source: str | None = None
+
+    def add(self, model: str, usage: Usage, response_id: str | None = None) -> None:
+        call = self.call
+        telemetry = call.telemetry
+        request = Request(provider=call.request.provider, operation="chat", model=model, batch=True)
+        cost = telemetry.prices.cost(request.provider, model, usage, batch=True, timestamp=call.timestamp)
+        telemetry.record_metrics(request, Outcome(usage=usage, response_model=model), cost, call.attribution, None)
+        for run in call.scope.runs:
+            run.record(usage, cost, False)
+        self.results += 1
+        self.usage.add(usage)
+        if cost is None:
+            self.unpriced += 1
+        else:
+            self.cost += cost.total
+            self.source = cost.source
+        if response_id:
+            _remember_id(response_id, call)
+
+    def finish(self, error: BaseException | None = None) -> None:
+        call = self.call
+        if call.finished:
+            return
+        try:
+            call.telemetry.write_batch_totals(
+                call.span, self.results, self.unpriced, self.cost, self.usage, self.source
+            )
+        except Exception:
+            log_once("batch.finish")
+        call.finish(Outcome(error=error), record=False)
 
 
 # --- cost_of: response object or response id -> the call that produced it ---

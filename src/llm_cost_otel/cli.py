@@ -10,6 +10,7 @@ from datetime import date
 from .pricing import PriceBook, PriceOverrideError
 from .pricing.rates import FEE_NAMES
 
+_UNITS = {"input_character": "USD / 1M chars", "output_image": "USD / image"}
 PROVIDERS = ("anthropic", "aws.bedrock", "gcp.vertex_ai", "gcp.gemini", "azure.ai.foundry")
 
 

@@ -21,7 +21,7 @@ from opentelemetry import trace
 
 from . import streams
 from ._safety import log_once
-from .calls import Call, remember
+from .calls import BatchResults, Call, remember
 from .instrumentation import CostInstrumentor
 from .telemetry import Outcome, Request
 from .telemetry import active as active_telemetry
@@ -255,10 +255,42 @@ def _error_type(exc: BaseException) -> str:
     return str(code) if isinstance(code, int) else type(exc).__qualname__
 
 
+def _images_outcome(response: Any) -> Outcome:
+    images = _get(response, "generated_images") or ()
+    return Outcome(usage=Usage(output_images=len(images)))
+
+
+def _cache_outcome(cached: Any, telemetry: Any) -> Outcome:
+    """Explicit context caches bill storage per token-hour; record what is known at creation:
+    the cached tokens, the TTL asked for and the storage rate (the cache may be deleted early,
+    so the TTL's cost is recorded apart from, never inside, the request cost)."""
+    from . import telemetry as names
+
+    attributes: dict[str, Any] = {}
+    tokens = _n(_get(_get(cached, "usage_metadata"), "total_token_count"))
+    model = _get(cached, "model") or ""
+    if tokens:
+        attributes[names.CACHE_TOKENS] = tokens
+    created, expires = _get(cached, "create_time"), _get(cached, "expire_time")
+    ttl = (expires - created).total_seconds() if created is not None and expires is not None else None
+    if ttl is not None:
+        attributes[names.CACHE_TTL] = ttl
+    rate = telemetry.prices.cache_storage_rate(model) if model else None
+    if rate is not None and tokens:
+        attributes[names.CACHE_STORAGE_RATE] = rate * tokens
+        if ttl is not None:
+            attributes[names.CACHE_STORAGE_ESTIMATE] = rate * tokens * ttl / 3600
+    return Outcome(response_model=model or None, response_id=_get(cached, "name"), attributes=attributes)
+
+
 def _finish_response(call: Call, result: Any, operation: str) -> None:
     try:
         if operation == "embeddings":
             outcome = _embedding_outcome(result)
+        elif operation == "generate_images":
+            outcome = _images_outcome(result)
+        elif operation == "create_cache":
+            outcome = _cache_outcome(result, call.telemetry)
         else:
             outcome = _outcome_from_response(result, call.request.model)
         call.finish(outcome)
@@ -351,12 +383,62 @@ async def _stream_async(wrapped: Any, instance: Any, args: tuple[Any, ...], kwar
     return observed
 
 
+# Batch jobs are polled; their inlined results are recorded once, when first seen succeeded.
+_recorded_batches: dict[str, None] = {}
+
+
+def _record_batch_job(models: Any, job: Any) -> None:
+    try:
+        name = _get(job, "name")
+        state = _get(job, "state")
+        if not name or "SUCCEEDED" not in str(getattr(state, "value", state)) or name in _recorded_batches:
+            return
+        responses = _get(_get(job, "dest"), "inlined_responses") or ()
+        telemetry = active_telemetry()
+        if telemetry is None or not responses:
+            return
+        _recorded_batches[name] = None
+        if len(_recorded_batches) > 10_000:
+            _recorded_batches.pop(next(iter(_recorded_batches)))
+        model = _get(job, "model") or ""
+        request = Request(
+            provider=_provider(models),
+            operation="batch_results",
+            model=model,
+            params={"batch_id": name},
+            batch=True,
+        )
+        batch = BatchResults(Call(telemetry, request))
+        for inlined in responses:
+            response = _get(inlined, "response")
+            metadata = _get(response, "usage_metadata")
+            if metadata is not None:
+                version = _get(response, "model_version") or model
+                batch.add(version, usage_from_gemini(metadata), _get(response, "response_id"))
+        batch.finish()
+    except Exception:
+        log_once("google_genai.batch")
+
+
+def _batch_get(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    job = wrapped(*args, **kwargs)
+    _record_batch_job(instance, job)
+    return job
+
+
+async def _batch_get_async(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    job = await wrapped(*args, **kwargs)
+    _record_batch_job(instance, job)
+    return job
+
+
 # (private per-request method, public fallback, wrapper) per class
 def _sync_targets() -> list[tuple[str, str, Any]]:
     return [
         ("_generate_content", "generate_content", _unary("generate_content")),
         ("_generate_content_stream", "generate_content_stream", _stream_sync),
         ("_embed_content", "embed_content", _unary("embeddings")),
+        ("_generate_images", "generate_images", _unary("generate_images")),
     ]
 
 
@@ -365,6 +447,7 @@ def _async_targets() -> list[tuple[str, str, Any]]:
         ("_generate_content", "generate_content", _unary_async("generate_content")),
         ("_generate_content_stream", "generate_content_stream", _stream_async),
         ("_embed_content", "embed_content", _unary_async("embeddings")),
+        ("_generate_images", "generate_images", _unary_async("generate_images")),
     ]
 
 
@@ -375,9 +458,14 @@ class GoogleGenAIInstrumentor(CostInstrumentor):
         return _INSTRUMENTS
 
     def targets(self) -> list[tuple[Any, str, Any]]:
-        from google.genai import models
+        from google.genai import batches, caches, models
 
-        found: list[tuple[Any, str, Any]] = []
+        found: list[tuple[Any, str, Any]] = [
+            (caches.Caches, "create", _unary("create_cache")),
+            (caches.AsyncCaches, "create", _unary_async("create_cache")),
+            (batches.Batches, "get", _batch_get),
+            (batches.AsyncBatches, "get", _batch_get_async),
+        ]
         for owner, wanted in ((models.Models, _sync_targets()), (models.AsyncModels, _async_targets())):
             for private, public, wrapper in wanted:
                 if private in owner.__dict__:

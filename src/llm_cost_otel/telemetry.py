@@ -80,12 +80,17 @@ USAGE_DETAIL_ATTRS = {
     "web_search_requests": "llm_cost.requests.web_search",
     "web_fetch_requests": "llm_cost.requests.web_fetch",
     "input_characters": "llm_cost.characters.input",
+    "output_images": "llm_cost.images.output",
 }
 BATCH = "llm_cost.batch"
 SERVICE_TIER = "llm_cost.service_tier"
 BATCH_RESULTS = "llm_cost.batch.results"
 BATCH_UNPRICED = "llm_cost.batch.unpriced_results"
 ROLLUP_PREFIX = "llm_cost.rollup."
+CACHE_TOKENS = "llm_cost.cache.tokens"
+CACHE_TTL = "llm_cost.cache.ttl_seconds"
+CACHE_STORAGE_RATE = "llm_cost.cache.storage_usd_per_hour"
+CACHE_STORAGE_ESTIMATE = "llm_cost.cache.storage_usd_for_ttl"
 
 # --- metrics ---
 COMPONENT = "llm_cost.component"
@@ -142,6 +147,8 @@ class Outcome:
     output_messages: Any = None
     error: BaseException | None = None
     error_type: str | None = None
+    attributes: dict[str, Any] | None = None
+    """Extra span attributes (names from this module) an adapter learned."""
 
 
 def _parse_keys(value: str | None) -> frozenset[str]:
@@ -353,12 +360,30 @@ class Telemetry:
             attrs[PRICE_VERSION] = cost.version
         elif not priced:
             attrs[PRICE_SOURCE] = UNPRICED
+        if outcome.attributes:
+            attrs.update(outcome.attributes)
         if self.capture_content and outcome.output_messages is not None:
             attrs[OUTPUT_MESSAGES] = _to_json(outcome.output_messages)
         if outcome.error is not None or outcome.error_type:
             attrs[ERROR_TYPE] = outcome.error_type or type(outcome.error).__qualname__
             span.set_status(Status(StatusCode.ERROR, _short(outcome.error)))
         span.set_attributes(attrs)
+
+    def write_batch_totals(
+        self, span: trace.Span, results: int, unpriced: int, cost: float, usage: Usage, source: str | None
+    ) -> None:
+        span.set_attributes(
+            {
+                BATCH_RESULTS: results,
+                BATCH_UNPRICED: unpriced,
+                COST_TOTAL: cost,
+                INPUT_TOKENS: usage.total_input_tokens,
+                OUTPUT_TOKENS: usage.output_tokens,
+                CACHE_READ_TOKENS: usage.cache_read_tokens,
+                CACHE_WRITE_TOKENS: usage.cache_write_tokens,
+                PRICE_SOURCE: source or UNPRICED,
+            }
+        )
 
     # --- metrics ---
 
@@ -395,7 +420,7 @@ class Telemetry:
             if count:
                 add(TOKENS_METRIC, variants["lt:" + token_type], count)
         if cost is None:
-            if usage.total_tokens or usage.input_characters or usage.web_search_requests or usage.web_fetch_requests:
+            if usage.total_tokens or usage.input_characters or usage.output_images or usage.web_search_requests:
                 add(UNPRICED_METRIC, base, 1)
             return
         for component, value in cost.components():

@@ -32,6 +32,8 @@ class Usage:
     cache_read_audio_tokens: int = 0
     """Part of ``cache_read_tokens`` that was audio."""
 
+    output_images: int = 0
+    """Generated images, for models priced per image."""
     input_characters: int = 0
     """Billable input characters, for the few models priced per character (not tokens)."""
 

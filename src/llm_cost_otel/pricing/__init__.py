@@ -18,7 +18,7 @@ from typing import Any
 
 from ..usage import Cost, Usage
 from . import catalog
-from .corrections import CORRECTIONS, addition_for
+from .corrections import CORRECTIONS, addition_for, cache_storage_rate
 from .overrides import Overrides, PriceOverrideError, load_overrides
 from .rates import RATE_NAMES, TOKEN_RATE_NAMES, Rates, RateSet
 
@@ -179,6 +179,10 @@ class PriceBook:
             origins={n: source for n in RATE_NAMES if getattr(base, n) is not None},
             notes=(f"not in the catalog; added by llm-cost-otel (since {addition.since}): {addition.note}",),
         )
+
+    def cache_storage_rate(self, model: str) -> float | None:
+        """USD per cached token per hour for an explicit context cache, when known."""
+        return cache_storage_rate(catalog.normalize_model(model))
 
     def explain(self, provider: str, model: str, *, batch: bool = False, when: date | None = None) -> Rates | None:
         """Same as :meth:`rates`; named for the CLI, which prints the origins and notes."""

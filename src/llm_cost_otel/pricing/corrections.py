@@ -161,6 +161,42 @@ ADDITIONS: tuple[Addition, ...] = (
 )
 
 
+# Imagen on both Gemini platforms, USD per generated image (standard quality).
+for _model, _price in (
+    ("imagen-4.0-generate-001", 0.04),
+    ("imagen-4.0-fast-generate-001", 0.02),
+    ("imagen-4.0-ultra-generate-001", 0.06),
+    ("imagen-3.0-generate-002", 0.03),
+):
+    ADDITIONS += (
+        Addition(
+            platforms=("gcp.gemini", "gcp.vertex_ai"),
+            models=(_model,),
+            since=date(2025, 1, 1),
+            rates=RateSet(output_image=_price),
+            note=f"Imagen: ${_price} per generated image.",
+        ),
+    )
+
+# Explicit context caches: storage per million cached tokens per hour (the catalog has no
+# storage prices). Used to record the storage rate and the cost of the TTL asked for.
+CACHE_STORAGE_USD_PER_MTOK_HOUR: dict[str, float] = {
+    "gemini-2.5-pro": 4.50,
+    "gemini-2.5-flash": 1.00,
+    "gemini-2.5-flash-lite": 1.00,
+    "gemini-2.0-flash": 1.00,
+    "gemini-2.0-flash-lite": 1.00,
+}
+
+
+def cache_storage_rate(model: str) -> float | None:
+    """USD per cached token per hour, matching versioned names (gemini-2.5-flash-001) too."""
+    for name, rate in sorted(CACHE_STORAGE_USD_PER_MTOK_HOUR.items(), key=lambda kv: -len(kv[0])):
+        if model == name or model.startswith(name + "-0") or model.startswith(name + "@"):
+            return rate / 1_000_000
+    return None
+
+
 def addition_for(platform: str, model: str, when: date) -> Addition | None:
     for addition in ADDITIONS:
         if platform in addition.platforms and model in addition.models and when >= addition.since:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .rates import FEE_NAMES, PER_MILLION, RATE_NAMES, RateSet
+from .rates import FEE_NAMES, PER_MILLION, PER_UNIT_NAMES, RATE_NAMES, RateSet
 
 
 class PriceOverrideError(ValueError):
@@ -114,7 +114,9 @@ def _rate_set(spec: Mapping[str, Any]) -> RateSet:
     values = {}
     for name in RATE_NAMES:
         if name in spec:
-            values[name] = float(spec[name]) / (1000.0 if name in FEE_NAMES else PER_MILLION)
+            values[name] = float(spec[name]) / (
+                1000.0 if name in FEE_NAMES else 1.0 if name in PER_UNIT_NAMES else PER_MILLION
+            )
     return RateSet(**values)
 
 

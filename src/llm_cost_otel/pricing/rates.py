@@ -26,6 +26,8 @@ class RateSet:
     cache_read_audio: float | None = None
     web_search: float | None = None
     web_fetch: float | None = None
+    output_image: float | None = None
+    """USD per generated image."""
     input_character: float | None = None
     """USD per billable input character (Vertex AI's legacy text embeddings)."""
 
@@ -49,13 +51,14 @@ class RateSet:
         for name in RATE_NAMES:
             value = getattr(self, name)
             if value is not None:
-                out[name] = value * (1000.0 if name in FEE_NAMES else PER_MILLION)
+                out[name] = value * (1000.0 if name in FEE_NAMES else 1.0 if name in PER_UNIT_NAMES else PER_MILLION)
         return out
 
 
 RATE_NAMES = tuple(f.name for f in fields(RateSet))
 FEE_NAMES = ("web_search", "web_fetch")
-TOKEN_RATE_NAMES = tuple(n for n in RATE_NAMES if n not in FEE_NAMES)
+PER_UNIT_NAMES = ("output_image",)
+TOKEN_RATE_NAMES = tuple(n for n in RATE_NAMES if n not in FEE_NAMES)  # what batch discounts scale
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +103,7 @@ class Rates:
         )
         return Cost(
             input=input_cost + usage.input_characters * (r.input_character or 0.0),
-            output=usage.output_tokens * (r.output or 0.0),
+            output=usage.output_tokens * (r.output or 0.0) + usage.output_images * (r.output_image or 0.0),
             cache_read=cache_read_cost,
             cache_write=usage.cache_write_5m_tokens * write_5m_rate + usage.cache_write_1h_tokens * write_1h_rate,
             request_fees=usage.web_search_requests * (r.web_search or 0.0)

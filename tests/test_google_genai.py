@@ -451,3 +451,73 @@ def test_generated_images_priced_per_image_or_unpriced(otel: Any) -> None:
     assert unknown.attributes["llm_cost.price.source"] == "unpriced"  # never $0
     assert "gen_ai.usage.cost" not in unknown.attributes
     assert otel.metric_sum("llm_cost.unpriced") == 1
+
+
+class FakeLiveSocket:
+    """Stands in for the websocket under the real google-genai Live client: records what the
+    SDK sends and answers with scripted server messages."""
+
+    def __init__(self, messages: list[dict[str, Any]]) -> None:
+        self.sent: list[Any] = []
+        self.replies = [json.dumps({"setupComplete": {}}).encode()] + [json.dumps(m).encode() for m in messages]
+
+    async def __aenter__(self) -> FakeLiveSocket:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        return None
+
+    async def send(self, data: Any) -> None:
+        self.sent.append(data)
+
+    async def recv(self, decode: bool = True) -> Any:
+        return self.replies.pop(0)
+
+    async def close(self) -> None:
+        return None
+
+
+def test_live_session_one_call_per_turn(otel: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from google.genai import live
+
+    def usage(prompt: int, audio_out: int) -> dict[str, Any]:
+        return {
+            "promptTokenCount": prompt,
+            "responseTokenCount": audio_out,
+            "totalTokenCount": prompt + audio_out,
+            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt}],
+            "responseTokensDetails": [{"modality": "AUDIO", "tokenCount": audio_out}],
+        }
+
+    socket = FakeLiveSocket(
+        [
+            {"serverContent": {"modelTurn": {"parts": [{"text": "Hi"}]}}},
+            {"serverContent": {"turnComplete": True}, "usageMetadata": usage(100, 20)},
+            {"serverContent": {"modelTurn": {"parts": [{"text": "Again"}]}}},
+            {"serverContent": {"turnComplete": True}},
+            {"usageMetadata": usage(160, 40)},  # usage sent just after turn_complete
+        ]
+    )
+    monkeypatch.setattr(live, "ws_connect", lambda *a, **k: socket)
+    client = gemini_client(lambda r: httpx2.Response(500))
+
+    async def main() -> list[str]:
+        texts = []
+        async with client.aio.live.connect(
+            model="gemini-live-2.5-flash", config={"response_modalities": ["TEXT"]}
+        ) as s:
+            await s.send_client_content(turns={"role": "user", "parts": [{"text": "hello"}]})
+            async for message in s.receive():
+                texts.append(message.text or "")
+            await s.send_client_content(turns={"role": "user", "parts": [{"text": "again"}]})
+            async for message in s.receive():
+                texts.append(message.text or "")
+            await s._receive()  # the trailing usage message
+        return texts
+
+    assert "".join(asyncio.run(main())) == "HiAgain"
+    first, second = otel.spans("generate_content")
+    # published gemini-live-2.5-flash: $0.50 / M text input, $12 / M audio output
+    assert first.attributes["gen_ai.usage.cost"] == pytest.approx(per_million(100, 0.50) + per_million(20, 12.0))
+    assert second.attributes["gen_ai.usage.cost"] == pytest.approx(per_million(160, 0.50) + per_million(40, 12.0))
+    assert otel.metric_sum("llm_cost.usd") == pytest.approx(per_million(260, 0.50) + per_million(60, 12.0))

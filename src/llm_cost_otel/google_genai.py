@@ -13,7 +13,9 @@ methods (one span per public call, with a logged warning) rather than count noth
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import weakref
 from collections.abc import Collection
 from typing import Any
 
@@ -73,6 +75,9 @@ def usage_from_gemini(metadata: Any, web_searches: int = 0) -> Usage:
     tool_use = _n(_get(metadata, "tool_use_prompt_token_count"))
     thoughts = _n(_get(metadata, "thoughts_token_count"))
     candidates = _n(_get(metadata, "candidates_token_count")) or _n(_get(metadata, "response_token_count"))
+    audio_out = _modality_count(
+        _get(metadata, "candidates_tokens_details") or _get(metadata, "response_tokens_details"), "AUDIO"
+    )
     audio_prompt = _modality_count(_get(metadata, "prompt_tokens_details"), "AUDIO")
     audio_cached = min(_modality_count(_get(metadata, "cache_tokens_details"), "AUDIO"), cached)
     uncached_input = prompt - cached + tool_use
@@ -81,6 +86,7 @@ def usage_from_gemini(metadata: Any, web_searches: int = 0) -> Usage:
         cache_read_tokens=cached,
         output_tokens=candidates + thoughts,
         reasoning_tokens=thoughts,
+        output_audio_tokens=min(audio_out, candidates),
         input_audio_tokens=min(max(audio_prompt - audio_cached, 0), uncached_input),
         cache_read_audio_tokens=audio_cached,
         web_search_requests=web_searches,
@@ -432,6 +438,90 @@ async def _batch_get_async(wrapped: Any, instance: Any, args: tuple[Any, ...], k
     return job
 
 
+# --- Live API ---------------------------------------------------------------------------
+
+
+class _LiveTurns:
+    """Usage of a Live session, one call per model turn.
+
+    A turn's ``usage_metadata`` may arrive on several messages, each the turn's total so far,
+    so the last one is the turn's usage; turns are billed separately (each turn's prompt
+    includes the conversation so far). A turn ends at ``turn_complete``, but is recorded at
+    the next message or at session exit, so usage sent just after ``turn_complete`` still
+    counts for it."""
+
+    __slots__ = ("call", "complete", "kwargs", "models", "usage")
+
+    def __init__(self, models: Any, kwargs: dict[str, Any]) -> None:
+        self.models = models
+        self.kwargs = kwargs
+        self.call: Call | None = None
+        self.usage: Any = None
+        self.complete = False
+
+    def message(self, message: Any) -> None:
+        content = message.server_content
+        if self.complete and (content is not None or message.usage_metadata is None):
+            self.end()  # a new turn begins: record the finished one
+        if self.call is None:
+            self.call = _start(self.models, "generate_content", self.kwargs, stream=True)
+            if self.call is None:
+                return
+        self.call.first_chunk()
+        if message.usage_metadata is not None:
+            self.usage = message.usage_metadata
+        if content is not None and content.turn_complete:
+            self.complete = True
+
+    def end(self, error: BaseException | None = None) -> None:
+        call, self.call = self.call, None
+        usage, self.usage = self.usage, None
+        self.complete = False
+        if call is not None:
+            call.finish(Outcome(usage=usage_from_gemini(usage) if usage is not None else None, error=error))
+
+
+_live_sessions: weakref.WeakKeyDictionary[Any, _LiveTurns] = weakref.WeakKeyDictionary()
+
+
+class _LiveConnection:
+    """Wraps ``client.aio.live.connect(...)``'s context manager to follow its session."""
+
+    def __init__(self, manager: Any, models: Any, kwargs: dict[str, Any]) -> None:
+        self._manager = manager
+        self._turns = _LiveTurns(models, kwargs)
+
+    async def __aenter__(self) -> Any:
+        session = await self._manager.__aenter__()
+        with contextlib.suppress(TypeError):
+            _live_sessions[session] = self._turns
+        return session
+
+    async def __aexit__(self, *exc_info: Any) -> Any:
+        try:
+            return await self._manager.__aexit__(*exc_info)
+        finally:
+            self._turns.end(exc_info[1] if exc_info and isinstance(exc_info[1], BaseException) else None)
+
+
+def _live_connect(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    manager = wrapped(*args, **kwargs)
+    if active_telemetry() is None:
+        return manager
+    return _LiveConnection(manager, instance, kwargs)
+
+
+async def _live_receive(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    message = await wrapped(*args, **kwargs)
+    turns = _live_sessions.get(instance)
+    if turns is not None:
+        try:
+            turns.message(message)
+        except Exception:
+            log_once("google_genai.live")
+    return message
+
+
 # (private per-request method, public fallback, wrapper) per class
 def _sync_targets() -> list[tuple[str, str, Any]]:
     return [
@@ -458,9 +548,11 @@ class GoogleGenAIInstrumentor(CostInstrumentor):
         return _INSTRUMENTS
 
     def targets(self) -> list[tuple[Any, str, Any]]:
-        from google.genai import batches, caches, models
+        from google.genai import batches, caches, live, models
 
         found: list[tuple[Any, str, Any]] = [
+            (live.AsyncLive, "connect", _live_connect),
+            (live.AsyncSession, "_receive", _live_receive),
             (caches.Caches, "create", _unary("create_cache")),
             (caches.AsyncCaches, "create", _unary_async("create_cache")),
             (batches.Batches, "get", _batch_get),

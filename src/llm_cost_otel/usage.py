@@ -27,6 +27,8 @@ class Usage:
     # Subsets of the partition above, for rates that differ by modality or for reporting.
     reasoning_tokens: int = 0
     """Part of ``output_tokens`` spent on thinking."""
+    output_audio_tokens: int = 0
+    """Part of ``output_tokens`` that was audio (priced separately where the provider does)."""
     input_audio_tokens: int = 0
     """Part of ``input_tokens`` that was audio (priced separately where the provider does)."""
     cache_read_audio_tokens: int = 0

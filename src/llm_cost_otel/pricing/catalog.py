@@ -36,6 +36,7 @@ _PRICE_KEYS: dict[str, tuple[str, float]] = {
     "cache_write_1h_mtok": ("cache_write_1h", PER_MILLION),
     "input_audio_mtok": ("input_audio", PER_MILLION),
     "cache_audio_read_mtok": ("cache_read_audio", PER_MILLION),
+    "output_audio_mtok": ("output_audio", PER_MILLION),
     "web_searches_kcount": ("web_search", 1000.0),
 }
 

@@ -24,6 +24,7 @@ class RateSet:
     cache_write_1h: float | None = None
     input_audio: float | None = None
     cache_read_audio: float | None = None
+    output_audio: float | None = None
     web_search: float | None = None
     web_fetch: float | None = None
     output_image: float | None = None
@@ -94,6 +95,8 @@ class Rates:
         write_5m_rate = r.cache_write_5m if r.cache_write_5m is not None else input_rate
         write_1h_rate = r.cache_write_1h if r.cache_write_1h is not None else write_5m_rate
 
+        output_rate = r.output or 0.0
+        out_audio = min(usage.output_audio_tokens, usage.output_tokens)
         audio = min(usage.input_audio_tokens, usage.input_tokens)
         read_audio = min(usage.cache_read_audio_tokens, usage.cache_read_tokens)
         input_cost = (usage.input_tokens - audio) * input_rate + audio * audio_rate
@@ -103,7 +106,9 @@ class Rates:
         )
         return Cost(
             input=input_cost + usage.input_characters * (r.input_character or 0.0),
-            output=usage.output_tokens * (r.output or 0.0) + usage.output_images * (r.output_image or 0.0),
+            output=(usage.output_tokens - out_audio) * output_rate
+            + out_audio * (r.output_audio if r.output_audio is not None else output_rate)
+            + usage.output_images * (r.output_image or 0.0),
             cache_read=cache_read_cost,
             cache_write=usage.cache_write_5m_tokens * write_5m_rate + usage.cache_write_1h_tokens * write_1h_rate,
             request_fees=usage.web_search_requests * (r.web_search or 0.0)

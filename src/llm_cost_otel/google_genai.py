@@ -522,6 +522,219 @@ async def _live_receive(wrapped: Any, instance: Any, args: tuple[Any, ...], kwar
     return message
 
 
+# --- Interactions API --------------------------------------------------------------------
+
+
+def _modalities(items: Any) -> list[dict[str, Any]]:
+    return [{"modality": _get(m, "modality"), "token_count": _get(m, "tokens")} for m in items or ()]
+
+
+def usage_from_interaction(usage: Any) -> Usage:
+    """Interactions ``usage`` (total_input_tokens includes cached; thoughts are separate from
+    total_output_tokens) -> the neutral partition, via the generate_content mapping."""
+    searches = sum(
+        _n(_get(g, "count")) for g in _get(usage, "grounding_tool_count") or () if "search" in str(_get(g, "type"))
+    )
+    return usage_from_gemini(
+        {
+            "prompt_token_count": _get(usage, "total_input_tokens"),
+            "cached_content_token_count": _get(usage, "total_cached_tokens"),
+            "candidates_token_count": _get(usage, "total_output_tokens"),
+            "thoughts_token_count": _get(usage, "total_thought_tokens"),
+            "tool_use_prompt_token_count": _get(usage, "total_tool_use_tokens"),
+            "prompt_tokens_details": _modalities(_get(usage, "input_tokens_by_modality")),
+            "cache_tokens_details": _modalities(_get(usage, "cached_tokens_by_modality")),
+            "candidates_tokens_details": _modalities(_get(usage, "output_tokens_by_modality")),
+        },
+        searches,
+    )
+
+
+def _interaction_outcome(interaction: Any, usage: Any = None) -> Outcome:
+    usage = usage if usage is not None else _get(interaction, "usage")
+    tier = _get(interaction, "service_tier")
+    return Outcome(
+        usage=usage_from_interaction(usage) if usage is not None else None,
+        response_model=_get(interaction, "model"),
+        response_id=_get(interaction, "id"),
+        service_tier=str(getattr(tier, "value", tier)) if tier is not None else None,
+    )
+
+
+class _InteractionWatcher(streams.Watcher):
+    """Interaction events carry the usage so far in ``metadata.usage`` and the whole
+    interaction (with its final usage) on ``interaction.completed``: the last one wins."""
+
+    __slots__ = ("interaction", "usage")
+
+    def __init__(self, call: Call) -> None:
+        super().__init__(call)
+        self.interaction: Any = None
+        self.usage: Any = None
+
+    def item(self, event: Any) -> None:
+        interaction = _get(event, "interaction")
+        if interaction is not None:
+            self.interaction = interaction
+            if _get(interaction, "usage") is not None:
+                self.usage = _get(interaction, "usage")
+        metadata = _get(event, "metadata")
+        if metadata is not None and _get(metadata, "usage") is not None:
+            self.usage = _get(metadata, "usage")
+
+    def outcome(self) -> Outcome:
+        return _interaction_outcome(self.interaction, self.usage)
+
+
+# interactions created in the background (no usage yet), recorded when a get() shows them done
+_pending_interactions: dict[str, Request] = {}
+
+
+def _interaction_request(instance: Any, kwargs: dict[str, Any]) -> Request:
+    request = kwargs.get("request")
+    body = _get(request, "body") if request is not None else None
+    model = kwargs.get("model") or _get(body, "model") or ""
+    agent = kwargs.get("agent") or _get(body, "agent")
+    config = kwargs.get("generation_config") or _get(body, "generation_config")
+    params = {}
+    for field, name in _CONFIG_PARAMS.items():
+        value = _get(config, field) if config is not None else None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            params[name] = value
+    server = str(getattr(getattr(instance, "sdk_configuration", None), "server_url", "") or "")
+    return Request(
+        provider="gcp.vertex_ai" if "aiplatform" in server else "gcp.gemini",
+        operation="invoke_agent" if agent else "generate_content",
+        model=str(model or agent or ""),
+        params=params,
+        stream=bool(kwargs.get("stream") or _get(body, "stream")),
+    )
+
+
+def _interaction_result(call: Call, result: Any) -> Any:
+    try:
+        if hasattr(result, "generator"):  # an event stream: observe it in place
+            watcher = _InteractionWatcher(call)
+            source = result.generator
+            result.generator = (
+                streams.observe_async(source, watcher)
+                if hasattr(source, "__anext__")
+                else streams.observe(source, watcher)
+            )
+            streams.track_stream_object(result, watcher)
+            remember(result, call)
+            return result
+        outcome = _interaction_outcome(result)
+        interaction_id = outcome.response_id
+        if outcome.usage is None and interaction_id and str(_get(result, "status")) != "completed":
+            _pending_interactions[interaction_id] = call.request
+            if len(_pending_interactions) > 10_000:
+                _pending_interactions.pop(next(iter(_pending_interactions)))
+        call.finish(outcome)
+        remember(result, call)
+    except Exception:
+        log_once("google_genai.interactions")
+        call.finish(Outcome())
+    return result
+
+
+def _interactions_create(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    telemetry = active_telemetry()
+    if telemetry is None:
+        return wrapped(*args, **kwargs)
+    try:
+        call = Call(telemetry, _interaction_request(instance, kwargs))
+    except Exception:
+        log_once("google_genai.interactions.start")
+        return wrapped(*args, **kwargs)
+    try:
+        with trace.use_span(call.span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
+            result = wrapped(*args, **kwargs)
+    except BaseException as exc:
+        call.finish(Outcome(error=exc, error_type=_error_type(exc)))
+        raise
+    return _interaction_result(call, result)
+
+
+async def _interactions_create_async(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    telemetry = active_telemetry()
+    if telemetry is None:
+        return await wrapped(*args, **kwargs)
+    try:
+        call = Call(telemetry, _interaction_request(instance, kwargs))
+    except Exception:
+        log_once("google_genai.interactions.start")
+        return await wrapped(*args, **kwargs)
+    try:
+        with trace.use_span(call.span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
+            result = await wrapped(*args, **kwargs)
+    except BaseException as exc:
+        call.finish(Outcome(error=exc, error_type=_error_type(exc)))
+        raise
+    return _interaction_result(call, result)
+
+
+def _record_background_interaction(interaction: Any) -> None:
+    """A background interaction is billed when it completes: record it the first time a
+    ``get`` shows it completed with usage."""
+    try:
+        interaction_id = _get(interaction, "id")
+        if not interaction_id or interaction_id not in _pending_interactions:
+            return
+        if _get(interaction, "usage") is None:
+            return
+        telemetry = active_telemetry()
+        request = _pending_interactions.pop(interaction_id)
+        if telemetry is not None:
+            Call(telemetry, request).finish(_interaction_outcome(interaction))
+    except Exception:
+        log_once("google_genai.interactions.get")
+
+
+def _interactions_get(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    result = wrapped(*args, **kwargs)
+    if not hasattr(result, "generator"):
+        _record_background_interaction(result)
+    return result
+
+
+async def _interactions_get_async(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    result = await wrapped(*args, **kwargs)
+    if not hasattr(result, "generator"):
+        _record_background_interaction(result)
+    return result
+
+
+def _interaction_targets() -> list[tuple[Any, str, Any]]:
+    try:
+        from google.genai._gaos import interactions
+        from google.genai._gaos.utils import eventstreaming
+    except ImportError:  # an SDK without the Interactions API
+        return []
+    return [
+        (interactions.Interactions, "create", _interactions_create),
+        (interactions.AsyncInteractions, "create", _interactions_create_async),
+        (interactions.Interactions, "get", _interactions_get),
+        (interactions.AsyncInteractions, "get", _interactions_get_async),
+        (eventstreaming.Stream, "close", _close_hook),
+        (eventstreaming.AsyncStream, "close", _async_close_hook),
+    ]
+
+
+def _close_hook(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    try:
+        return wrapped(*args, **kwargs)
+    finally:
+        streams.closed(instance)
+
+
+async def _async_close_hook(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    try:
+        return await wrapped(*args, **kwargs)
+    finally:
+        streams.closed(instance)
+
+
 # (private per-request method, public fallback, wrapper) per class
 def _sync_targets() -> list[tuple[str, str, Any]]:
     return [
@@ -557,6 +770,7 @@ class GoogleGenAIInstrumentor(CostInstrumentor):
             (caches.AsyncCaches, "create", _unary_async("create_cache")),
             (batches.Batches, "get", _batch_get),
             (batches.AsyncBatches, "get", _batch_get_async),
+            *_interaction_targets(),
         ]
         for owner, wanted in ((models.Models, _sync_targets()), (models.AsyncModels, _async_targets())):
             for private, public, wrapper in wanted:

@@ -505,3 +505,34 @@ def test_bedrock_and_vertex_provider_names(otel: Any) -> None:
     assert names == ["aws.bedrock", "gcp.vertex_ai", "gcp.vertex_ai"]
     for span in otel.chat_spans():
         assert span.attributes["llm_cost.price.source"] != "unpriced"
+
+
+def test_tool_runner_counts_every_turn(otel: Any) -> None:
+    import anthropic
+
+    @anthropic.beta_tool
+    def get_weather(city: str) -> str:
+        """Weather for a city."""
+        return "sunny"
+
+    turns = [
+        {
+            **message_json(model=HAIKU, msg_id="t1", usage={"input_tokens": 300, "output_tokens": 40}),
+            "content": [{"type": "tool_use", "id": "tu1", "name": "get_weather", "input": {"city": "Paris"}}],
+            "stop_reason": "tool_use",
+        },
+        message_json(model=HAIKU, msg_id="t2", text="Sunny.", usage={"input_tokens": 380, "output_tokens": 12}),
+    ]
+    served = iter(turns)
+    client = anthropic_client(lambda r: json_response(next(served)))
+    runner = client.beta.messages.tool_runner(
+        model="claude-haiku-4-5", max_tokens=100, messages=MSGS, tools=[get_weather]
+    )
+    final = None
+    for message in runner:
+        final = message
+    assert final is not None and final.content[0].text == "Sunny."
+    spans = otel.chat_spans()
+    assert [s.attributes["gen_ai.response.id"] for s in spans] == ["t1", "t2"]
+    expected = haiku_cost(inp=300, out=40) + haiku_cost(inp=380, out=12)
+    assert otel.metric_sum("llm_cost.usd") == pytest.approx(expected)

@@ -465,6 +465,8 @@ def _raw_dropped(call: Call, kind: str, http_response: Any, tee: _BodyTee | None
             outcome = _outcome_from_body(body)
     except Exception:
         log_once("anthropic.raw_body")
+    if outcome.usage is None and kind == "messages":
+        outcome.usage_unknown = True  # billed, but the app never read the body
     call.finish(outcome)
 
 

@@ -40,14 +40,16 @@ class Run:
         self.errors = 0
         self._lock = threading.Lock()
 
-    def record(self, usage: Usage | None, cost: Cost | None, failed: bool) -> None:
+    def record(self, usage: Usage | None, cost: Cost | None, failed: bool, usage_unknown: bool = False) -> None:
         with self._lock:
             self.calls += 1
             if usage is not None:
                 self.usage.add(usage)
             if cost is not None:
                 self.cost_usd += cost.total
-            elif usage is not None and (usage.total_tokens or usage.input_characters or usage.output_images):
+            elif usage_unknown or (
+                usage is not None and (usage.total_tokens or usage.input_characters or usage.output_images)
+            ):
                 self.unpriced_calls += 1
             if failed:
                 self.errors += 1

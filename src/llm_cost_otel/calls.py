@@ -86,11 +86,13 @@ class Call:
             if usage is not None:
                 cost = self._price(outcome)
                 priced = cost is not None
+            elif outcome.usage_unknown:
+                priced = False
             telemetry.write_outcome(span, outcome, cost, priced)
             telemetry.record_metrics(request, outcome, cost, self.attribution, duration)
             failed = outcome.error is not None or outcome.error_type is not None
             for run in self.scope.runs:
-                run.record(usage, cost, failed)
+                run.record(usage, cost, failed, outcome.usage_unknown)
             self.cost = cost
             self.outcome = outcome
             if outcome.response_id:

@@ -154,7 +154,8 @@ def _embedding_outcome(response: Any) -> Outcome:
             tokens += _n(_get(statistics, "token_count"))
     characters = _n(_get(_get(response, "metadata"), "billable_character_count"))
     if not found and not characters:
-        return Outcome()
+        # The Developer API's batchEmbedContents reports no usage at all.
+        return Outcome(usage_unknown=True)
     return Outcome(usage=Usage(input_tokens=tokens, input_characters=characters))
 
 
@@ -268,8 +269,9 @@ def _images_outcome(response: Any) -> Outcome:
 
 def _cache_outcome(cached: Any, telemetry: Any) -> Outcome:
     """Explicit context caches bill storage per token-hour; record what is known at creation:
-    the cached tokens, the TTL asked for and the storage rate (the cache may be deleted early,
-    so the TTL's cost is recorded apart from, never inside, the request cost)."""
+    the cached tokens, the TTL the server granted (expire - create time) and the storage rate
+    (the cache may be deleted early, so the TTL's cost is recorded apart from, never inside,
+    the request cost)."""
     from . import telemetry as names
 
     attributes: dict[str, Any] = {}

@@ -45,6 +45,8 @@ class Watcher:
             outcome = Outcome()
         if error is not None:
             outcome.error = error
+        elif outcome.usage is None:
+            outcome.usage_unknown = True  # sent and billed, but nothing was read
         call.finish(outcome)
 
 

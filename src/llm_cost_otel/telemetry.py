@@ -73,6 +73,7 @@ PRICE_SOURCE = "llm_cost.price.source"
 PRICE_MODEL = "llm_cost.price.model"
 PRICE_VERSION = "llm_cost.price.version"
 UNPRICED = "unpriced"
+USAGE_UNKNOWN = "llm_cost.usage_unknown"
 USAGE_DETAIL_ATTRS = {
     "input_tokens": "llm_cost.tokens.input",
     "cache_write_5m_tokens": "llm_cost.tokens.cache_write_5m",
@@ -149,6 +150,8 @@ class Outcome:
     error_type: str | None = None
     attributes: dict[str, Any] | None = None
     """Extra span attributes (names from this module) an adapter learned."""
+    usage_unknown: bool = False
+    """The request was billed but its usage could not be read (counted as unpriced, never $0)."""
 
 
 def _parse_keys(value: str | None) -> frozenset[str]:
@@ -360,6 +363,8 @@ class Telemetry:
             attrs[PRICE_VERSION] = cost.version
         elif not priced:
             attrs[PRICE_SOURCE] = UNPRICED
+            if usage is None:
+                attrs[USAGE_UNKNOWN] = True
         if outcome.attributes:
             attrs.update(outcome.attributes)
         if self.capture_content and outcome.output_messages is not None:
@@ -403,6 +408,10 @@ class Telemetry:
             self.duration.record(duration_s, attrs)
         usage = outcome.usage
         if usage is None:
+            if outcome.usage_unknown:
+                self.totals.add(
+                    UNPRICED_METRIC, self.metric_attributes(request, outcome.response_model, attribution, None), 1
+                )
             return
         base = self.metric_attributes(request, outcome.response_model, attribution, None)
         variants = self._variants(base)

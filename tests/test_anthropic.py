@@ -536,3 +536,14 @@ def test_tool_runner_counts_every_turn(otel: Any) -> None:
     assert [s.attributes["gen_ai.response.id"] for s in spans] == ["t1", "t2"]
     expected = haiku_cost(inp=300, out=40) + haiku_cost(inp=380, out=12)
     assert otel.metric_sum("llm_cost.usd") == pytest.approx(expected)
+
+
+def test_fast_mode_is_priced_at_its_own_rates(otel: Any) -> None:
+    # Claude Opus 4.8 fast mode, per the shipped genai-prices 0.2.3 data: $10 / $50 per MTok
+    # (standard: $5 / $25). The response's usage.speed says which was used.
+    usage = {"input_tokens": 1000, "output_tokens": 100, "speed": "fast"}
+    client = anthropic_client(lambda r: json_response(message_json(model="claude-opus-4-8", usage=usage)))
+    client.messages.create(model="claude-opus-4-8", max_tokens=100, messages=MSGS, speed="fast")
+    (span,) = otel.chat_spans()
+    assert span.attributes["llm_cost.price.tier"] == "fast"
+    assert span.attributes["gen_ai.usage.cost"] == pytest.approx(per_million(1000, 10.0) + per_million(100, 50.0))

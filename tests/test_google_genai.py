@@ -521,3 +521,18 @@ def test_live_session_one_call_per_turn(otel: Any, monkeypatch: pytest.MonkeyPat
     assert first.attributes["gen_ai.usage.cost"] == pytest.approx(per_million(100, 0.50) + per_million(20, 12.0))
     assert second.attributes["gen_ai.usage.cost"] == pytest.approx(per_million(160, 0.50) + per_million(40, 12.0))
     assert otel.metric_sum("llm_cost.usd") == pytest.approx(per_million(260, 0.50) + per_million(60, 12.0))
+
+
+def test_flex_service_tier_changes_the_price(otel: Any) -> None:
+    # gemini-3.8-flash-tts in the shipped genai-prices 0.2.3 data: standard $0.50 / $9.00 per
+    # MTok, flex $0.25 / $4.50 (from 2026-10-15).
+    usage = {"promptTokenCount": 2000, "candidatesTokenCount": 1000, "totalTokenCount": 3000}
+    client = gemini_client(
+        lambda r: httpx2.Response(200, json=response_json(model="gemini-3.8-flash-tts", usage=usage))
+    )
+    client.models.generate_content(model="gemini-3.8-flash-tts", contents="read this", config={"service_tier": "flex"})
+    client.models.generate_content(model="gemini-3.8-flash-tts", contents="read this")
+    flex, standard = otel.spans("generate_content")
+    assert flex.attributes["llm_cost.price.tier"] == "flex"
+    assert flex.attributes["gen_ai.usage.cost"] == pytest.approx(per_million(2000, 0.25) + per_million(1000, 4.50))
+    assert standard.attributes["gen_ai.usage.cost"] == pytest.approx(per_million(2000, 0.50) + per_million(1000, 9.00))

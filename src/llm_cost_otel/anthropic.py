@@ -90,8 +90,10 @@ def usage_from_anthropic(usage: Any) -> Usage:
 def _outcome_from_message(message: Any) -> Outcome:
     usage = getattr(message, "usage", None)
     stop = getattr(message, "stop_reason", None)
+    speed = getattr(usage, "speed", None) if usage is not None else None
     return Outcome(
         usage=usage_from_anthropic(usage) if usage is not None else None,
+        price_tier="fast" if speed == "fast" else None,
         response_model=getattr(message, "model", None),
         response_id=getattr(message, "id", None),
         finish_reasons=(stop,) if isinstance(stop, str) else None,
@@ -247,6 +249,7 @@ def _plan(client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[R
         params=params,
         stream=bool(stream),
         input_messages=messages if isinstance(messages, list | tuple) else None,
+        price_tier="fast" if body.get("speed") == "fast" else None,
         system=body.get("system") if isinstance(body.get("system"), str | list) else None,
     ), kind
 

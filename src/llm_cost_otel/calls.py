@@ -113,7 +113,12 @@ class Call:
         for model in models:
             if model:
                 cost = prices.cost(
-                    request.provider, model, outcome.usage, batch=request.batch, timestamp=self.timestamp
+                    request.provider,
+                    model,
+                    outcome.usage,
+                    batch=request.batch,
+                    timestamp=self.timestamp,
+                    tier=outcome.price_tier or request.price_tier,
                 )
                 if cost is not None:
                     return cost

@@ -20,14 +20,15 @@ def _prices(args: argparse.Namespace) -> int:
     except PriceOverrideError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    rates = book.explain(args.provider, args.model, batch=args.batch, when=args.date)
+    rates = book.explain(args.provider, args.model, batch=args.batch, when=args.date, tier=args.tier)
     if rates is None:
         print(
             f"{args.model} ({args.provider}): no price known. Calls will be recorded as unpriced "
             "(llm_cost.price.source=unpriced), never as $0. Add it to a price override file.",
         )
         return 1
-    print(f"model:    {args.model} ({args.provider}{', batch' if args.batch else ''})")
+    extras = (", batch" if args.batch else "") + (f", {args.tier}" if args.tier else "")
+    print(f"model:    {args.model} ({args.provider}{extras})")
     print(f"matched:  {rates.model}")
     print(f"source:   {rates.source}")
     print(f"version:  {rates.version}")
@@ -63,6 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     prices.add_argument("model")
     prices.add_argument("--provider", default="anthropic", help=f"one of {', '.join(PROVIDERS)} (default anthropic)")
     prices.add_argument("--batch", action="store_true", help="show batch rates")
+    prices.add_argument(
+        "--tier", choices=("flex", "priority", "fast"), help="price tier: Gemini flex/priority, Claude fast mode"
+    )
     prices.add_argument("--date", type=_iso_date, help="price date, YYYY-MM-DD (default today)")
     prices.add_argument("--prices", help="price override file (default $LLM_COST_OTEL_PRICES)")
     prices.set_defaults(func=_prices)

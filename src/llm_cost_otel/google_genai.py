@@ -233,6 +233,8 @@ def _request(models: Any, operation: str, kwargs: dict[str, Any], stream: bool =
                 params[name] = value
     address, port = _server(models)
     system = _get(config, "system_instruction") if config is not None else None
+    tier = _get(config, "service_tier") if config is not None else None
+    tier_name = str(getattr(tier, "value", tier)).lower() if tier is not None else None
     return Request(
         provider=_provider(models),
         operation=operation,
@@ -243,6 +245,7 @@ def _request(models: Any, operation: str, kwargs: dict[str, Any], stream: bool =
         stream=stream,
         input_messages=kwargs.get("contents"),
         system=system,
+        price_tier=tier_name if tier_name in ("flex", "priority") else None,
     )
 
 

@@ -85,6 +85,7 @@ USAGE_DETAIL_ATTRS = {
 }
 BATCH = "llm_cost.batch"
 SERVICE_TIER = "llm_cost.service_tier"
+PRICE_TIER = "llm_cost.price.tier"
 BATCH_RESULTS = "llm_cost.batch.results"
 BATCH_UNPRICED = "llm_cost.batch.unpriced_results"
 ROLLUP_PREFIX = "llm_cost.rollup."
@@ -134,6 +135,8 @@ class Request:
     batch: bool = False
     input_messages: Any = None
     system: Any = None
+    price_tier: str | None = None
+    """A request option that changes the price: Gemini ``flex``/``priority``, Claude ``fast``."""
 
 
 @dataclass(slots=True)
@@ -150,6 +153,8 @@ class Outcome:
     error_type: str | None = None
     attributes: dict[str, Any] | None = None
     """Extra span attributes (names from this module) an adapter learned."""
+    price_tier: str | None = None
+    """The price tier the response says was used (overrides the request's)."""
     usage_unknown: bool = False
     """The request was billed but its usage could not be read (counted as unpriced, never $0)."""
 
@@ -316,6 +321,8 @@ class Telemetry:
                 attrs[name] = value
         if request.batch:
             attrs[BATCH] = True
+        if request.price_tier:
+            attrs[PRICE_TIER] = request.price_tier
         if scope.attributes:
             attrs.update(scope.attributes)
         if self.capture_content:
@@ -340,6 +347,8 @@ class Telemetry:
             attrs[FINISH_REASONS] = list(outcome.finish_reasons)
         if outcome.service_tier:
             attrs[SERVICE_TIER] = outcome.service_tier
+        if outcome.price_tier:
+            attrs[PRICE_TIER] = outcome.price_tier
         usage = outcome.usage
         if usage is not None:
             attrs[INPUT_TOKENS] = usage.total_input_tokens

@@ -1,7 +1,7 @@
 """The price book: which rates apply to a request, and what it cost.
 
 Resolution (catalog lookup, corrections, overrides) runs once per distinct
-(provider, model, batch, UTC day) and is cached; pricing a call after that is a dict
+(provider, model, batch, tier, UTC day) and is cached; pricing a call after that is a dict
 lookup and a few multiplications.
 
 Precedence: override > correction > catalog.
@@ -51,7 +51,7 @@ class PriceBook:
 
     def __init__(self, overrides: Overrides | None = None) -> None:
         self.overrides = overrides or Overrides()
-        self._cache: dict[tuple[str, str, bool, int], Rates | None] = {}
+        self._cache: dict[tuple[str, str, bool, int, str | None], Rates | None] = {}
         self._lock = threading.Lock()
         self._version: str | None = None
 
@@ -72,25 +72,34 @@ class PriceBook:
         return self._version
 
     def cost(
-        self, provider: str, model: str, usage: Usage, *, batch: bool = False, timestamp: float | None = None
+        self,
+        provider: str,
+        model: str,
+        usage: Usage,
+        *,
+        batch: bool = False,
+        timestamp: float | None = None,
+        tier: str | None = None,
     ) -> Cost | None:
         """The cost of ``usage``, or None when no rates are known for the model (never $0)."""
-        key = (provider, model, batch, _day(timestamp))
+        key = (provider, model, batch, _day(timestamp), tier)
         try:
             rates = self._cache[key]
         except KeyError:
             rates = self._resolve_cached(key)
         return None if rates is None else rates.cost(usage)
 
-    def rates(self, provider: str, model: str, *, batch: bool = False, when: date | None = None) -> Rates | None:
+    def rates(
+        self, provider: str, model: str, *, batch: bool = False, when: date | None = None, tier: str | None = None
+    ) -> Rates | None:
         day = _day(None) if when is None else (when - date(1970, 1, 1)).days
-        key = (provider, model, batch, day)
+        key = (provider, model, batch, day, tier)
         try:
             return self._cache[key]
         except KeyError:
             return self._resolve_cached(key)
 
-    def _resolve_cached(self, key: tuple[str, str, bool, int]) -> Rates | None:
+    def _resolve_cached(self, key: tuple[str, str, bool, int, str | None]) -> Rates | None:
         rates = self._resolve(*key)
         with self._lock:
             if len(self._cache) >= _MAX_CACHE:
@@ -98,7 +107,7 @@ class PriceBook:
             self._cache[key] = rates
         return rates
 
-    def _resolve(self, provider: str, model: str, batch: bool, day: int) -> Rates | None:
+    def _resolve(self, provider: str, model: str, batch: bool, day: int, tier: str | None) -> Rates | None:
         overrides = self.overrides
         requested = catalog.normalize_model(model)
         name = overrides.aliases.get(requested, overrides.aliases.get(model.lower(), requested))
@@ -116,7 +125,7 @@ class PriceBook:
             model_id = name
             notes.append(f"custom model from {overrides.source}")
         else:
-            entry = catalog.lookup(provider, name, batch, day)
+            entry = catalog.lookup(provider, name, batch, day, tier)
             if entry is None:
                 return self._addition(provider, name, batch, day)
             base, tiers, model_id = entry.base, entry.tiers, entry.model_id
@@ -184,9 +193,11 @@ class PriceBook:
         """USD per cached token per hour for an explicit context cache, when known."""
         return cache_storage_rate(catalog.normalize_model(model))
 
-    def explain(self, provider: str, model: str, *, batch: bool = False, when: date | None = None) -> Rates | None:
+    def explain(
+        self, provider: str, model: str, *, batch: bool = False, when: date | None = None, tier: str | None = None
+    ) -> Rates | None:
         """Same as :meth:`rates`; named for the CLI, which prints the origins and notes."""
-        return self.rates(provider, model, batch=batch, when=when)
+        return self.rates(provider, model, batch=batch, when=when, tier=tier)
 
     def warm(self) -> None:
         catalog.warm()

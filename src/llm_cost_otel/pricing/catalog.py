@@ -141,7 +141,17 @@ def _rate_sets(model_price: Any) -> tuple[RateSet, tuple[tuple[int, RateSet], ..
 
 
 @lru_cache(maxsize=4096)
-def lookup(provider: str, model: str, batch: bool, day: int) -> CatalogEntry | None:
+def _price_context(batch: bool, tier: str | None) -> dict[str, str]:
+    """genai-prices' request context: batch processing, Gemini service tiers, Claude fast mode."""
+    context = {"processing": "batch"} if batch else {}
+    if tier in ("flex", "priority"):
+        context["service_tier"] = tier
+    elif tier == "fast":
+        context["speed"] = "fast"
+    return context
+
+
+def lookup(provider: str, model: str, batch: bool, day: int, tier: str | None = None) -> CatalogEntry | None:
     """Catalog rates for ``model`` as ``provider`` serves it on UTC day number ``day``."""
     snapshot = _get_snapshot()
     when = datetime.fromtimestamp(day * 86400 + 43200, tz=timezone.utc)
@@ -160,14 +170,16 @@ def lookup(provider: str, model: str, batch: bool, day: int) -> CatalogEntry | N
             if found_provider.id != provider_id:
                 continue
             standard = info.get_prices(when)
-            model_price = info.get_prices(when, {"processing": "batch"}) if batch else standard
+            context = _price_context(batch, tier)
+            model_price = info.get_prices(when, context) if context else standard
+            had_batch = batch and info.get_prices(when, {"processing": "batch"}) != standard
             base, tiers, ignored = _rate_sets(model_price)
             return CatalogEntry(
                 provider_id=found_provider.id,
                 model_id=info.id,
                 base=base,
                 tiers=tiers,
-                batch_variant=batch and model_price != standard,
+                batch_variant=had_batch,
                 ignored_keys=ignored,
             )
     return None

@@ -547,3 +547,13 @@ def test_fast_mode_is_priced_at_its_own_rates(otel: Any) -> None:
     (span,) = otel.chat_spans()
     assert span.attributes["llm_cost.price.tier"] == "fast"
     assert span.attributes["gen_ai.usage.cost"] == pytest.approx(per_million(1000, 10.0) + per_million(100, 50.0))
+
+
+def test_histogram_exemplars_link_to_the_call_span(otel: Any) -> None:
+    client = anthropic_client(lambda r: json_response(message_json(model=HAIKU)))
+    client.messages.create(model="claude-haiku-4-5", max_tokens=10, messages=MSGS)
+    (span,) = otel.chat_spans()
+    (duration,) = otel.metric_points("gen_ai.client.operation.duration")
+    assert duration.exemplars, "no exemplar: a cost spike could not lead to its span"
+    assert duration.exemplars[0].trace_id == span.context.trace_id
+    assert duration.exemplars[0].span_id == span.context.span_id

@@ -9,6 +9,8 @@ import weakref
 from collections import OrderedDict
 from typing import Any
 
+from opentelemetry import trace
+
 from . import attribution
 from ._safety import log_once, warn_once
 from .telemetry import Outcome, Request, Telemetry
@@ -59,7 +61,12 @@ class Call:
         if self._first_chunk:
             self._first_chunk = False
             try:
-                self.telemetry.record_first_chunk(self.request, self.attribution, time.perf_counter() - self.started)
+                self.telemetry.record_first_chunk(
+                    self.request,
+                    self.attribution,
+                    time.perf_counter() - self.started,
+                    trace.set_span_in_context(self.span),
+                )
             except Exception:
                 log_once("first_chunk")
 
@@ -89,7 +96,9 @@ class Call:
             elif outcome.usage_unknown:
                 priced = False
             telemetry.write_outcome(span, outcome, cost, priced)
-            telemetry.record_metrics(request, outcome, cost, self.attribution, duration)
+            telemetry.record_metrics(
+                request, outcome, cost, self.attribution, duration, trace.set_span_in_context(span)
+            )
             failed = outcome.error is not None or outcome.error_type is not None
             for run in self.scope.runs:
                 run.record(usage, cost, failed, outcome.usage_unknown)
@@ -153,7 +162,14 @@ class BatchResults:
         telemetry = call.telemetry
         request = Request(provider=call.request.provider, operation="chat", model=model, batch=True)
         cost = telemetry.prices.cost(request.provider, model, usage, batch=True, timestamp=call.timestamp)
-        telemetry.record_metrics(request, Outcome(usage=usage, response_model=model), cost, call.attribution, None)
+        telemetry.record_metrics(
+            request,
+            Outcome(usage=usage, response_model=model),
+            cost,
+            call.attribution,
+            None,
+            trace.set_span_in_context(call.span),
+        )
         for run in call.scope.runs:
             run.record(usage, cost, False)
         self.results += 1

@@ -57,6 +57,12 @@ def _iso_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {text!r}") from None
 
 
+def _render_budgets(args: argparse.Namespace) -> int:
+    from .budgets import render_command
+
+    return render_command(args.path, args.output)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="llm-cost-otel", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -70,6 +76,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     prices.add_argument("--date", type=_iso_date, help="price date, YYYY-MM-DD (default today)")
     prices.add_argument("--prices", help="price override file (default $LLM_COST_OTEL_PRICES)")
     prices.set_defaults(func=_prices)
+
+    budgets = sub.add_parser("budgets", help="spend budgets -> Prometheus rules")
+    budgets_sub = budgets.add_subparsers(dest="budgets_command", required=True)
+    render = budgets_sub.add_parser("render", help="render a budgets YAML file into Prometheus rules")
+    render.add_argument("path", help="budgets file (YAML)")
+    render.add_argument("-o", "--output", help="write here instead of standard output")
+    render.set_defaults(func=_render_budgets)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import baggage, trace
+from opentelemetry.context import Context
 from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation, get_meter, get_meter_provider
 from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
 
@@ -408,13 +409,15 @@ class Telemetry:
         cost: Cost | None,
         attribution: tuple[tuple[str, Any], ...],
         duration_s: float | None,
+        context: Context | None = None,
     ) -> None:
+        """``context`` (the call's span) lets histogram points carry exemplars linking to it."""
         error_type = None
         if outcome.error is not None or outcome.error_type:
             error_type = outcome.error_type or type(outcome.error).__qualname__
         if duration_s is not None:
             attrs = self.metric_attributes(request, outcome.response_model, attribution, error_type)
-            self.duration.record(duration_s, attrs)
+            self.duration.record(duration_s, attrs, context)
         usage = outcome.usage
         if usage is None:
             if outcome.usage_unknown:
@@ -426,9 +429,9 @@ class Telemetry:
         variants = self._variants(base)
         add = self.totals.add
         if usage.total_input_tokens:
-            self.token_usage.record(usage.total_input_tokens, variants["tt:input"])
+            self.token_usage.record(usage.total_input_tokens, variants["tt:input"], context)
         if usage.output_tokens:
-            self.token_usage.record(usage.output_tokens, variants["tt:output"])
+            self.token_usage.record(usage.output_tokens, variants["tt:output"], context)
         for token_type, count in (
             ("input", usage.input_tokens),
             ("cache_read", usage.cache_read_tokens),
@@ -461,8 +464,10 @@ class Telemetry:
             self._attr_cache[cache_key] = entry
         return entry
 
-    def record_first_chunk(self, request: Request, attribution: tuple[tuple[str, Any], ...], seconds: float) -> None:
-        self.time_to_first_chunk.record(seconds, self.metric_attributes(request, None, attribution, None))
+    def record_first_chunk(
+        self, request: Request, attribution: tuple[tuple[str, Any], ...], seconds: float, context: Context | None = None
+    ) -> None:
+        self.time_to_first_chunk.record(seconds, self.metric_attributes(request, None, attribution, None), context)
 
 
 def write_rollup(span: trace.Span, run: Run) -> None:

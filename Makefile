@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,demo,budgets]"
 	touch $(STAMP)
 
 OLDEST := .venv-oldest
@@ -38,4 +38,4 @@ test: lint
 	$(MAKE) test-oldest
 
 demo: $(STAMP)
-	$(BIN)/python examples/quickstart.py
+	$(BIN)/llm-cost-otel demo

@@ -557,3 +557,17 @@ def test_histogram_exemplars_link_to_the_call_span(otel: Any) -> None:
     assert duration.exemplars, "no exemplar: a cost spike could not lead to its span"
     assert duration.exemplars[0].trace_id == span.context.trace_id
     assert duration.exemplars[0].span_id == span.context.span_id
+
+
+def test_error_event_mid_stream_is_typed_and_keeps_usage(otel: Any) -> None:
+    import anthropic
+
+    events = stream_events(model=HAIKU, start_usage={"input_tokens": 700, "output_tokens": 1})[:3]
+    error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    client = anthropic_client(lambda r: sse_response([*events, error]))
+    with pytest.raises(anthropic.APIStatusError, match="Overloaded"):
+        for _ in client.messages.create(model="claude-haiku-4-5", max_tokens=10, messages=MSGS, stream=True):
+            pass
+    (span,) = otel.chat_spans()
+    assert span.attributes["error.type"] == "overloaded_error"
+    assert span.attributes["gen_ai.usage.cost"] == pytest.approx(haiku_cost(inp=700, out=1))

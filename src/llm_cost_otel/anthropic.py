@@ -148,6 +148,9 @@ class _MessageStreamWatcher(streams.Watcher):
             if text:
                 self.content.append(text)
 
+    def error_type(self, error: BaseException) -> str:
+        return _error_type(error)
+
     def outcome(self) -> Outcome:
         usage: Usage | None = None
         if self.start_usage is not None or self.delta_usage is not None:
@@ -255,8 +258,15 @@ def _plan(client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[R
 
 
 def _error_type(exc: BaseException) -> str:
+    """HTTP status for API errors; the error's own type for one sent inside a stream (which
+    arrives on a 200 response, e.g. ``overloaded_error``); else the exception class."""
     status = getattr(exc, "status_code", None)
-    return str(status) if isinstance(status, int) else type(exc).__qualname__
+    if isinstance(status, int) and status >= 400:
+        return str(status)
+    body = getattr(exc, "body", None)
+    error = body.get("error") if isinstance(body, dict) else None
+    kind = error.get("type") if isinstance(error, dict) else None
+    return kind if isinstance(kind, str) else type(exc).__qualname__
 
 
 def _request_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:

@@ -77,6 +77,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     prices.add_argument("--prices", help="price override file (default $LLM_COST_OTEL_PRICES)")
     prices.set_defaults(func=_prices)
 
+    from .demo import configure_parser as configure_demo
+
+    configure_demo(
+        sub.add_parser(
+            "demo",
+            help="run a realistic LLM workload against a local fake Anthropic + Gemini API and print its cost "
+            "report (no API key)",
+        )
+    )
+
     budgets = sub.add_parser("budgets", help="spend budgets -> Prometheus rules")
     budgets_sub = budgets.add_subparsers(dest="budgets_command", required=True)
     render = budgets_sub.add_parser("render", help="render a budgets YAML file into Prometheus rules")

@@ -185,6 +185,9 @@ class _ChunkWatcher(streams.Watcher):
             if self.content is not None:
                 self.content.extend(_output_messages(chunk) or ())
 
+    def error_type(self, error: BaseException) -> str:
+        return _error_type(error)
+
     def outcome(self) -> Outcome:
         last = self.last_usage_chunk
         request_model = self.call.request.model

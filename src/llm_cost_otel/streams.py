@@ -34,6 +34,10 @@ class Watcher:
     def outcome(self) -> Outcome:  # pragma: no cover - overridden
         return Outcome()
 
+    def error_type(self, error: BaseException) -> str | None:
+        """The provider's low-cardinality name for ``error`` (default: its class name)."""
+        return None
+
     def end(self, error: BaseException | None = None) -> None:
         call = self.call
         if call.finished:
@@ -45,6 +49,10 @@ class Watcher:
             outcome = Outcome()
         if error is not None:
             outcome.error = error
+            try:
+                outcome.error_type = self.error_type(error)
+            except Exception:
+                log_once("stream.error_type")
         elif outcome.usage is None:
             outcome.usage_unknown = True  # sent and billed, but nothing was read
         call.finish(outcome)

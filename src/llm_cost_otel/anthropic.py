@@ -9,9 +9,10 @@ client (Bedrock, Vertex AI, Foundry) are counted once each, and retries are not 
 twice. ``count_tokens`` is free and is left alone.
 
 The SDK's own tracing: anthropic 2.x emits its own span with ``gen_ai.usage.*`` when a
-global TracerProvider exists. For the requests we trace, we run the SDK's untraced path so
-there is exactly one span per billed request, ours, carrying usage and cost. Every other
-SDK span (files, models, ...) is untouched.
+global TracerProvider exists. For the requests we trace, the SDK's span is replaced by a
+non-recording stand-in carrying our span's context, so there is exactly one span per billed
+request (ours, with usage and cost) and the SDK still propagates ``traceparent`` as ours.
+Every other SDK span (files, models, ...) is untouched.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import json
 import weakref
 from collections.abc import Collection
+from contextvars import ContextVar
 from typing import Any
 
 from opentelemetry import trace
@@ -279,27 +281,18 @@ def _request_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, A
     return cast_to, options, named
 
 
-def _traces_itself(client: Any) -> bool:
-    # The SDK's own untraced path; if a future SDK renames these we call the public path.
-    return (
-        getattr(client, "_tracer", None) is not None
-        and hasattr(client, "_request")
-        and hasattr(client, "_copy_and_prepare")
-    )
+# The span of the request our hook is making, while the SDK's own request code runs.
+_our_span: ContextVar[trace.Span | None] = ContextVar("llm_cost_otel_anthropic_span", default=None)
 
 
-def _untraced_sync(client: Any, wrapped: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    if not _traces_itself(client):
+def _sdk_span_hook(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The SDK's own tracing asks for a span per API call; for requests we trace, it gets a
+    non-recording stand-in carrying our span's context. So there is one span with usage and
+    cost (ours), and the SDK still propagates trace context (``traceparent``) as ours."""
+    span = _our_span.get()
+    if span is None:
         return wrapped(*args, **kwargs)
-    cast_to, options, rest = _request_args(args, kwargs)
-    return client._request(cast_to, client._copy_and_prepare(options), **rest)
-
-
-async def _untraced_async(client: Any, wrapped: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    if not _traces_itself(client):
-        return await wrapped(*args, **kwargs)
-    cast_to, options, rest = _request_args(args, kwargs)
-    return await client._request(cast_to, await client._copy_and_prepare(options), **rest)
+    return trace.NonRecordingSpan(span.get_span_context())
 
 
 def _start(client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Call, str] | None:
@@ -322,12 +315,15 @@ def _request_sync(wrapped: Any, client: Any, args: tuple[Any, ...], kwargs: dict
     if started is None:
         return wrapped(*args, **kwargs)
     call, kind = started
+    token = _our_span.set(call.span)
     try:
         with trace.use_span(call.span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
-            result = _untraced_sync(client, wrapped, args, kwargs)
+            result = wrapped(*args, **kwargs)
     except BaseException as exc:
         call.finish(Outcome(error=exc, error_type=_error_type(exc)))
         raise
+    finally:
+        _our_span.reset(token)
     return _handle_result(call, kind, result)
 
 
@@ -336,12 +332,15 @@ async def _request_async(wrapped: Any, client: Any, args: tuple[Any, ...], kwarg
     if started is None:
         return await wrapped(*args, **kwargs)
     call, kind = started
+    token = _our_span.set(call.span)
     try:
         with trace.use_span(call.span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
-            result = await _untraced_async(client, wrapped, args, kwargs)
+            result = await wrapped(*args, **kwargs)
     except BaseException as exc:
         call.finish(Outcome(error=exc, error_type=_error_type(exc)))
         raise
+    finally:
+        _our_span.reset(token)
     return _handle_result(call, kind, result)
 
 
@@ -558,7 +557,8 @@ class AnthropicInstrumentor(CostInstrumentor):
     def targets(self) -> list[tuple[Any, str, Any]]:
         import importlib
 
-        wanted = (
+        wanted: tuple[tuple[str, str | None, str, Any], ...] = (
+            ("anthropic._base_client", None, "start_api_call_span", _sdk_span_hook),
             ("anthropic._base_client", "SyncAPIClient", "request", _request_sync),
             ("anthropic._base_client", "AsyncAPIClient", "request", _request_async),
             ("anthropic._streaming", "Stream", "close", _sync_close_hook),
@@ -572,7 +572,8 @@ class AnthropicInstrumentor(CostInstrumentor):
         found = []
         for module_name, class_name, attr, wrapper in wanted:
             try:
-                owner = getattr(importlib.import_module(module_name), class_name)
+                module = importlib.import_module(module_name)
+                owner = module if class_name is None else getattr(module, class_name)
             except (ImportError, AttributeError):
                 continue
             found.append((owner, attr, wrapper))

@@ -29,7 +29,6 @@ class Call:
         "_open",
         "attribution",
         "cost",
-        "outcome",
         "request",
         "scope",
         "span",
@@ -50,7 +49,6 @@ class Call:
         self._open = [True]
         self._first_chunk = True
         self.cost: Cost | None = None
-        self.outcome: Outcome | None = None
 
     @property
     def finished(self) -> bool:
@@ -86,12 +84,16 @@ class Call:
             request = self.request
             cost = None
             priced = True
+            _sanitize(outcome)
             usage = outcome.usage
             if not record:
                 telemetry.write_outcome(span, Outcome(error=outcome.error, error_type=outcome.error_type), None, True)
                 return
             if usage is not None:
-                cost = self._price(outcome)
+                try:
+                    cost = self._price(outcome)
+                except Exception:
+                    log_once("price")
                 priced = cost is not None
             elif outcome.usage_unknown:
                 priced = False
@@ -103,9 +105,8 @@ class Call:
             for run in self.scope.runs:
                 run.record(usage, cost, failed, outcome.usage_unknown)
             self.cost = cost
-            self.outcome = outcome
             if outcome.response_id:
-                _remember_id(outcome.response_id, self)
+                _remember_id(outcome.response_id, cost)
         except Exception:
             log_once("finish")
         finally:
@@ -141,6 +142,30 @@ class Call:
         return None
 
 
+# No single request bills a trillion tokens: a count like that is a broken response, and
+# summing it would overflow the cumulative counters (int64 in OTLP) for the process's life.
+_IMPLAUSIBLE = 10**12
+
+
+def _sanitize(outcome: Outcome) -> None:
+    """Keep malformed response fields from costing the usage that is there."""
+    if outcome.response_model is not None and not isinstance(outcome.response_model, str):
+        outcome.response_model = None
+    if outcome.response_id is not None and not isinstance(outcome.response_id, str):
+        outcome.response_id = None
+    usage = outcome.usage
+    if usage is not None and (
+        usage.total_tokens >= _IMPLAUSIBLE
+        or usage.input_characters >= _IMPLAUSIBLE
+        or usage.output_images >= _IMPLAUSIBLE
+        or usage.web_search_requests >= _IMPLAUSIBLE
+        or usage.web_fetch_requests >= _IMPLAUSIBLE
+    ):
+        warn_once("implausible-usage", "llm-cost-otel: ignored an implausible usage report: %s", usage)
+        outcome.usage = None
+        outcome.usage_unknown = True
+
+
 class BatchResults:
     """The results of a batch job, fetched by one call (the retrieval span).
 
@@ -158,6 +183,11 @@ class BatchResults:
         self.source: str | None = None
 
     def add(self, model: str, usage: Usage, response_id: str | None = None) -> None:
+        checked = Outcome(usage=usage, response_model=model, response_id=response_id)
+        _sanitize(checked)
+        if checked.usage is None:
+            return
+        model = checked.response_model or "unknown"
         call = self.call
         telemetry = call.telemetry
         request = Request(provider=call.request.provider, operation="chat", model=model, batch=True)
@@ -180,7 +210,7 @@ class BatchResults:
             self.cost += cost.total
             self.source = cost.source
         if response_id:
-            _remember_id(response_id, call)
+            _remember_id(response_id, cost)
 
     def finish(self, error: BaseException | None = None) -> None:
         call = self.call
@@ -200,7 +230,8 @@ class BatchResults:
 # id(obj) -> (weak reference to obj, call). Keyed by identity because SDK responses are often
 # unhashable pydantic models; the weakref callback drops the entry when the object dies.
 _by_object: dict[int, tuple[weakref.ref[Any], Call]] = {}
-_by_id: OrderedDict[str, Call] = OrderedDict()
+# response id -> its cost (just the Cost: nothing else of the call is kept alive)
+_by_id: OrderedDict[str, Cost | None] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -217,9 +248,9 @@ def remember(obj: Any, call: Call) -> None:
         _by_object[key] = (weakref.ref(obj, forget), call)
 
 
-def _remember_id(response_id: str, call: Call) -> None:
+def _remember_id(response_id: str, cost: Cost | None) -> None:
     with _lock:
-        _by_id[response_id] = call
+        _by_id[response_id] = cost
         if len(_by_id) > _REMEMBERED_IDS:
             _by_id.popitem(last=False)
 
@@ -227,14 +258,12 @@ def _remember_id(response_id: str, call: Call) -> None:
 def cost_of(obj: Any) -> Cost | None:
     """The Cost of the call that produced ``obj`` (a response, stream, or response id); None if unknown."""
     if isinstance(obj, str):
-        call = _by_id.get(obj)
-    else:
-        entry = _by_object.get(id(obj))
-        call = entry[1] if entry is not None and entry[0]() is obj else None
-        if call is None:
-            for attribute in ("id", "response_id"):
-                response_id = getattr(obj, attribute, None)
-                if isinstance(response_id, str):
-                    call = _by_id.get(response_id)
-                    break
-    return None if call is None else call.cost
+        return _by_id.get(obj)
+    entry = _by_object.get(id(obj))
+    if entry is not None and entry[0]() is obj and entry[1].cost is not None:
+        return entry[1].cost
+    for attribute in ("id", "response_id"):
+        response_id = getattr(obj, attribute, None)
+        if isinstance(response_id, str):
+            return _by_id.get(response_id)
+    return None if entry is None or entry[0]() is not obj else entry[1].cost

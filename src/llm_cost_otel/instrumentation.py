@@ -56,7 +56,7 @@ def _warm(book: PriceBook) -> None:
 class CostInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """A BaseInstrumentor that patches with wrapt and restores the exact originals."""
 
-    _patches: list[tuple[type, str, Any]]
+    _patches: list[tuple[Any, str, _Patch]]
 
     def instrumentation_dependencies(self) -> Collection[str]:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -77,13 +77,56 @@ class CostInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         for owner, name, wrapper in self.targets():
             if getattr(owner, name, None) is None:
                 continue
-            wrapt.wrap_function_wrapper(owner, name, wrapper)
-            self._patches.append((owner, name, owner.__dict__[name]))
+            leftover = _leftovers.pop((owner, name), None)
+            if leftover is not None and _in_chain(owner.__dict__.get(name), leftover):
+                # still in the chain under another library's wrapper
+                leftover.enabled = True
+                self._patches.append((owner, name, leftover))
+                continue
+            patch = _Patch(wrapper)
+            wrapt.wrap_function_wrapper(owner, name, patch)
+            self._patches.append((owner, name, patch))
 
     def _uninstrument(self, **kwargs: Any) -> None:
-        for owner, name, ours in reversed(getattr(self, "_patches", [])):
-            if owner.__dict__.get(name) is ours:
-                setattr(owner, name, ours.__wrapped__)
-            else:  # someone wrapped on top of us: leave their wrapper, make ours a pass-through
-                logger.warning("llm-cost-otel: %s.%s was re-wrapped by another library; not restored", owner, name)
+        for owner, name, patch in reversed(getattr(self, "_patches", [])):
+            current = owner.__dict__.get(name)
+            if getattr(current, "_self_wrapper", None) is patch:
+                setattr(owner, name, current.__wrapped__)
+            else:
+                # Another library wrapped over ours: leave its wrapper in place, make ours a
+                # pass-through, and re-enable it (never stack a second one) on instrument().
+                patch.enabled = False
+                _leftovers[(owner, name)] = patch
+                logger.info(
+                    "llm-cost-otel: %s.%s is wrapped by another library; ours left as a pass-through", owner, name
+                )
         self._patches = []
+
+
+def _in_chain(current: Any, patch: _Patch) -> bool:
+    """Whether ``patch`` is one of the wrappers stacked on this attribute."""
+    for _ in range(64):
+        if current is None:
+            return False
+        if getattr(current, "_self_wrapper", None) is patch:
+            return True
+        current = getattr(current, "__wrapped__", None)
+    return False
+
+
+class _Patch:
+    """Our wrapper as installed, with a switch to make it a pass-through."""
+
+    __slots__ = ("enabled", "wrapper")
+
+    def __init__(self, wrapper: Callable[..., Any]) -> None:
+        self.wrapper = wrapper
+        self.enabled = True
+
+    def __call__(self, wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if self.enabled:
+            return self.wrapper(wrapped, instance, args, kwargs)
+        return wrapped(*args, **kwargs)
+
+
+_leftovers: dict[tuple[Any, str], _Patch] = {}

@@ -108,8 +108,27 @@ def _compose_binary() -> str:
     return found
 
 
+def test_compose_refuses_to_start_without_a_grafana_password() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "GRAFANA_ADMIN_PASSWORD"}
+    env["DOCKER_HOST"] = "unix:///nonexistent"
+    result = subprocess.run(
+        [_compose_binary(), "-f", "docker-compose.yml", "--env-file", os.devnull, "config", "--quiet"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0 and "GRAFANA_ADMIN_PASSWORD" in result.stderr
+
+
+def test_env_example_sets_the_local_password() -> None:
+    assert "GRAFANA_ADMIN_PASSWORD=" in (ROOT / ".env.example").read_text()
+
+
 def test_compose_file_validates() -> None:
-    env = {**os.environ, "DOCKER_HOST": "unix:///nonexistent"}
+    env = {**os.environ, "DOCKER_HOST": "unix:///nonexistent", "GRAFANA_ADMIN_PASSWORD": "test-only"}
     result = subprocess.run(
         [_compose_binary(), "-f", "docker-compose.yml", "config", "--quiet"],
         cwd=ROOT,
@@ -145,7 +164,7 @@ def test_compose_services_pinned_healthy_local_only() -> None:
 def test_grafana_has_no_default_admin_and_no_anonymous_access() -> None:
     env = SERVICES["grafana"]["environment"]
     assert env["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
-    assert env["GF_SECURITY_ADMIN_PASSWORD"].startswith("${GRAFANA_ADMIN_PASSWORD:-")
+    assert env["GF_SECURITY_ADMIN_PASSWORD"].startswith("${GRAFANA_ADMIN_PASSWORD:?")  # required, no default
     assert "admin}" not in env["GF_SECURITY_ADMIN_PASSWORD"]
     assert "GF_AUTH_ANONYMOUS_ORG_ROLE" not in env
 

@@ -12,7 +12,6 @@ from typing import Any
 
 from .attribution import Run, attributes, track
 from .calls import cost_of
-from .pricing import PriceOverrideError
 from .usage import Cost, Usage
 from .version import __version__
 
@@ -34,6 +33,15 @@ _ADAPTERS = (
     ("anthropic", "llm_cost_otel.anthropic", "AnthropicInstrumentor"),
     ("google.genai", "llm_cost_otel.google_genai", "GoogleGenAIInstrumentor"),
 )
+
+
+def __getattr__(name: str) -> Any:
+    # The price book (and its JSON-schema validation) loads on first use, not at import.
+    if name == "PriceOverrideError":
+        from .pricing import PriceOverrideError
+
+        return PriceOverrideError
+    raise AttributeError(f"module 'llm_cost_otel' has no attribute {name!r}")
 
 
 def _instrumentors() -> list[Any]:

@@ -38,6 +38,10 @@ __all__ = ["AnthropicInstrumentor", "usage_from_anthropic"]
 _INSTRUMENTS = ("anthropic >= 2.10, < 3",)
 _MESSAGES_URLS = frozenset({"/v1/messages", "/v1/messages?beta=true"})
 _PARAMS = ("max_tokens", "temperature", "top_p", "top_k", "stop_sequences")
+# isinstance() with `int | float` builds a union object on every call: keep the tuples ready.
+_PARAM_TYPES = (int, float, list, tuple)
+_SEQUENCES = (list, tuple)
+_SYSTEM_TYPES = (str, list)
 
 
 # --- usage -----------------------------------------------------------------------------
@@ -242,7 +246,7 @@ def _plan(client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[R
     model = body.get("model")
     if isinstance(extra, dict) and isinstance(extra.get("model"), str):
         model = extra["model"]
-    params = {k: body[k] for k in _PARAMS if isinstance(body.get(k), int | float | list | tuple)}
+    params = {k: body[k] for k in _PARAMS if isinstance(body.get(k), _PARAM_TYPES)}
     stream = rest.get("stream", False)
     messages = body.get("messages")
     return Request(
@@ -253,9 +257,9 @@ def _plan(client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[R
         server_port=port,
         params=params,
         stream=bool(stream),
-        input_messages=messages if isinstance(messages, list | tuple) else None,
+        input_messages=messages if isinstance(messages, _SEQUENCES) else None,
         price_tier="fast" if body.get("speed") == "fast" else None,
-        system=body.get("system") if isinstance(body.get("system"), str | list) else None,
+        system=body.get("system") if isinstance(body.get("system"), _SYSTEM_TYPES) else None,
     ), kind
 
 
@@ -374,7 +378,9 @@ def _is_stream(obj: Any) -> bool:
 
 
 def _is_raw_response(obj: Any) -> bool:
-    return hasattr(obj, "http_response") and hasattr(obj, "parse") and not _is_stream(obj)
+    # vars(), not hasattr(): a miss on a pydantic model goes through its slow __getattr__.
+    fields = getattr(obj, "__dict__", None)
+    return isinstance(fields, dict) and "http_response" in fields and hasattr(obj, "parse") and not _is_stream(obj)
 
 
 _STREAM_TYPES = frozenset(
@@ -457,6 +463,8 @@ def _tee_unread_body(http_response: Any) -> _BodyTee | None:
 
 
 def _after_parse(response: Any, parsed: Any) -> None:
+    if not _pending_raw:  # the SDK parses every response; only raw ones can be pending
+        return
     pending = _pending_raw.pop(response, None)
     if pending is not None:
         call, kind, finalizer, tee = pending

@@ -14,10 +14,12 @@ methods (one span per public call, with a logged warning) rather than count noth
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import weakref
 from collections.abc import Collection
 from typing import Any
+from urllib.parse import urlsplit
 
 from opentelemetry import trace
 
@@ -178,10 +180,10 @@ class _ChunkWatcher(streams.Watcher):
         if self.model is None:
             self.model = chunk.model_version
             self.response_id = chunk.response_id
-        if chunk.candidates:
-            reasons = _finish_reasons(chunk)
-            if reasons:
-                self.finish = reasons
+        candidates = chunk.candidates
+        if candidates:
+            if candidates[0].finish_reason is not None:  # only the last chunk has one
+                self.finish = _finish_reasons(chunk)
             if self.content is not None:
                 self.content.extend(_output_messages(chunk) or ())
 
@@ -216,13 +218,15 @@ def _provider(models: Any) -> str:
 
 def _server(models: Any) -> tuple[str | None, int | None]:
     try:
-        from urllib.parse import urlsplit
-
-        base_url = models._api_client._http_options.base_url
-        parts = urlsplit(base_url)
-        return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+        return _parse_server(models._api_client._http_options.base_url)
     except Exception:
         return None, None
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_server(base_url: str) -> tuple[str | None, int | None]:
+    parts = urlsplit(base_url)
+    return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
 
 
 def _request(models: Any, operation: str, kwargs: dict[str, Any], stream: bool = False) -> Request:

@@ -12,7 +12,6 @@ import wrapt
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
 from . import telemetry as _telemetry
-from .pricing import PriceBook
 from .telemetry import Telemetry
 
 logger = logging.getLogger("llm_cost_otel")
@@ -34,6 +33,8 @@ def ensure_telemetry(
         explicit = any(x is not None for x in (tracer_provider, meter_provider, prices, metric_attributes))
         if current is not None and not (replace and explicit):
             return current
+        from .pricing import PriceBook
+
         book = PriceBook.from_config(prices)
         created = Telemetry(
             tracer_provider=tracer_provider,
@@ -47,7 +48,7 @@ def ensure_telemetry(
         return created
 
 
-def _warm(book: PriceBook) -> None:
+def _warm(book: Any) -> None:
     # A failure here surfaces (and is logged) on first real use instead.
     with contextlib.suppress(Exception):
         book.warm()

@@ -530,20 +530,6 @@ def _outcome_from_body(content: bytes) -> Outcome:
 # --- hooks on SDK classes --------------------------------------------------------------
 
 
-def _sync_close_hook(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    try:
-        return wrapped(*args, **kwargs)
-    finally:
-        streams.closed(instance)
-
-
-async def _async_close_hook(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    try:
-        return await wrapped(*args, **kwargs)
-    finally:
-        streams.closed(instance)
-
-
 def _parse_hook(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     parsed = wrapped(*args, **kwargs)
     _after_parse(instance, parsed)
@@ -569,10 +555,10 @@ class AnthropicInstrumentor(CostInstrumentor):
             ("anthropic._base_client", None, "start_api_call_span", _sdk_span_hook),
             ("anthropic._base_client", "SyncAPIClient", "request", _request_sync),
             ("anthropic._base_client", "AsyncAPIClient", "request", _request_async),
-            ("anthropic._streaming", "Stream", "close", _sync_close_hook),
-            ("anthropic._streaming", "AsyncStream", "close", _async_close_hook),
-            ("anthropic._decoders.jsonl", "JSONLDecoder", "close", _sync_close_hook),
-            ("anthropic._decoders.jsonl", "AsyncJSONLDecoder", "close", _async_close_hook),
+            ("anthropic._streaming", "Stream", "close", streams.close_hook),
+            ("anthropic._streaming", "AsyncStream", "close", streams.async_close_hook),
+            ("anthropic._decoders.jsonl", "JSONLDecoder", "close", streams.close_hook),
+            ("anthropic._decoders.jsonl", "AsyncJSONLDecoder", "close", streams.async_close_hook),
             ("anthropic._response", "APIResponse", "parse", _parse_hook),
             ("anthropic._response", "AsyncAPIResponse", "parse", _async_parse_hook),
             ("anthropic._legacy_response", "LegacyAPIResponse", "parse", _parse_hook),

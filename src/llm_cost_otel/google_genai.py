@@ -728,23 +728,9 @@ def _interaction_targets() -> list[tuple[Any, str, Any]]:
         (interactions.AsyncInteractions, "create", _interactions_create_async),
         (interactions.Interactions, "get", _interactions_get),
         (interactions.AsyncInteractions, "get", _interactions_get_async),
-        (eventstreaming.Stream, "close", _close_hook),
-        (eventstreaming.AsyncStream, "close", _async_close_hook),
+        (eventstreaming.Stream, "close", streams.close_hook),
+        (eventstreaming.AsyncStream, "close", streams.async_close_hook),
     ]
-
-
-def _close_hook(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    try:
-        return wrapped(*args, **kwargs)
-    finally:
-        streams.closed(instance)
-
-
-async def _async_close_hook(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    try:
-        return await wrapped(*args, **kwargs)
-    finally:
-        streams.closed(instance)
 
 
 # (private per-request method, public fallback, wrapper) per class

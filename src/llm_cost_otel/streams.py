@@ -118,7 +118,23 @@ def track_stream_object(obj: Any, watcher: Watcher) -> None:
 
 
 def closed(obj: Any) -> None:
-    """Called by adapters' close() hooks."""
+    """End the call of a tracked stream object now (its close() was called)."""
     watcher = _open_streams.pop(obj, None)
     if watcher is not None:
         watcher.end()
+
+
+def close_hook(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """wrapt wrapper for an SDK stream class's ``close()``: the span ends at close, not at GC."""
+    try:
+        return wrapped(*args, **kwargs)
+    finally:
+        closed(instance)
+
+
+async def async_close_hook(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The same for an ``async def close()``."""
+    try:
+        return await wrapped(*args, **kwargs)
+    finally:
+        closed(instance)

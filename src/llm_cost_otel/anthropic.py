@@ -28,7 +28,7 @@ from opentelemetry import trace
 from . import streams
 from ._safety import log_once
 from .calls import BatchResults, Call, remember
-from .instrumentation import CostInstrumentor
+from .instrumentation import CostInstrumentor, observing
 from .telemetry import Outcome, Request
 from .telemetry import active as active_telemetry
 from .usage import Usage
@@ -530,16 +530,7 @@ def _outcome_from_body(content: bytes) -> Outcome:
 # --- hooks on SDK classes --------------------------------------------------------------
 
 
-def _parse_hook(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    parsed = wrapped(*args, **kwargs)
-    _after_parse(instance, parsed)
-    return parsed
-
-
-async def _async_parse_hook(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    parsed = await wrapped(*args, **kwargs)
-    _after_parse(instance, parsed)
-    return parsed
+_parse_hook, _async_parse_hook = observing(_after_parse)
 
 
 class AnthropicInstrumentor(CostInstrumentor):

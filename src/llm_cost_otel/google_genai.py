@@ -26,7 +26,7 @@ from opentelemetry import trace
 from . import streams
 from ._safety import log_once
 from .calls import BatchResults, Call, remember
-from .instrumentation import CostInstrumentor
+from .instrumentation import CostInstrumentor, observing
 from .telemetry import Outcome, Request
 from .telemetry import active as active_telemetry
 from .usage import Usage
@@ -438,16 +438,7 @@ def _record_batch_job(models: Any, job: Any) -> None:
         log_once("google_genai.batch")
 
 
-def _batch_get(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    job = wrapped(*args, **kwargs)
-    _record_batch_job(instance, job)
-    return job
-
-
-async def _batch_get_async(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    job = await wrapped(*args, **kwargs)
-    _record_batch_job(instance, job)
-    return job
+_batch_get, _batch_get_async = observing(_record_batch_job)
 
 
 # --- Live API ---------------------------------------------------------------------------
@@ -703,18 +694,12 @@ def _record_background_interaction(interaction: Any) -> None:
         log_once("google_genai.interactions.get")
 
 
-def _interactions_get(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    result = wrapped(*args, **kwargs)
+def _observe_interaction(interactions: Any, result: Any) -> None:
     if not hasattr(result, "generator"):
         _record_background_interaction(result)
-    return result
 
 
-async def _interactions_get_async(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    result = await wrapped(*args, **kwargs)
-    if not hasattr(result, "generator"):
-        _record_background_interaction(result)
-    return result
+_interactions_get, _interactions_get_async = observing(_observe_interaction)
 
 
 def _interaction_targets() -> list[tuple[Any, str, Any]]:

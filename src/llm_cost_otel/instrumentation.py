@@ -12,6 +12,7 @@ import wrapt
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
 from . import telemetry as _telemetry
+from ._safety import log_once
 from .telemetry import Telemetry
 
 logger = logging.getLogger("llm_cost_otel")
@@ -131,3 +132,26 @@ class _Patch:
 
 
 _leftovers: dict[tuple[Any, str], _Patch] = {}
+
+
+def observing(observe: Callable[[Any, Any], None]) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """wrapt wrappers (sync, async) that return the SDK's result untouched after showing it to
+    ``observe(instance, result)``; a failure in ``observe`` is logged once, never raised."""
+
+    def look(instance: Any, result: Any) -> None:
+        try:
+            observe(instance, result)
+        except Exception:
+            log_once(f"observe:{getattr(observe, '__name__', observe)}")
+
+    def sync_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        result = wrapped(*args, **kwargs)
+        look(instance, result)
+        return result
+
+    async def async_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        result = await wrapped(*args, **kwargs)
+        look(instance, result)
+        return result
+
+    return sync_wrapper, async_wrapper

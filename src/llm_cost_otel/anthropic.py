@@ -321,11 +321,7 @@ def _request_sync(wrapped: Any, client: Any, args: tuple[Any, ...], kwargs: dict
     call, kind = started
     token = _our_span.set(call.span)
     try:
-        with trace.use_span(call.span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
-            result = wrapped(*args, **kwargs)
-    except BaseException as exc:
-        call.finish(Outcome(error=exc, error_type=_error_type(exc)))
-        raise
+        result = call.send(wrapped, args, kwargs, _error_type)
     finally:
         _our_span.reset(token)
     return _handle_result(call, kind, result)
@@ -338,11 +334,7 @@ async def _request_async(wrapped: Any, client: Any, args: tuple[Any, ...], kwarg
     call, kind = started
     token = _our_span.set(call.span)
     try:
-        with trace.use_span(call.span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
-            result = await wrapped(*args, **kwargs)
-    except BaseException as exc:
-        call.finish(Outcome(error=exc, error_type=_error_type(exc)))
-        raise
+        result = await call.send_async(wrapped, args, kwargs, _error_type)
     finally:
         _our_span.reset(token)
     return _handle_result(call, kind, result)

@@ -7,9 +7,10 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
-from opentelemetry import trace
+from opentelemetry import context, trace
 
 from . import attribution
 from ._safety import log_once, warn_once
@@ -17,6 +18,7 @@ from .telemetry import Outcome, Request, Telemetry
 from .usage import Cost, Usage
 
 _REMEMBERED_IDS = 4096
+ErrorType = Callable[[BaseException], str]
 
 
 class Call:
@@ -49,6 +51,28 @@ class Call:
         self._open = [True]
         self._first_chunk = True
         self.cost: Cost | None = None
+
+    def send(self, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any], error_type: ErrorType) -> Any:
+        """Run the SDK's request with this call's span current; a failure ends the call with
+        ``error.type`` from the adapter's ``error_type`` and is re-raised untouched."""
+        token = context.attach(trace.set_span_in_context(self.span))
+        try:
+            return fn(*args, **kwargs)
+        except BaseException as exc:
+            self.finish(Outcome(error=exc, error_type=error_type(exc)))
+            raise
+        finally:
+            context.detach(token)
+
+    async def send_async(self, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any], error_type: ErrorType) -> Any:
+        token = context.attach(trace.set_span_in_context(self.span))
+        try:
+            return await fn(*args, **kwargs)
+        except BaseException as exc:
+            self.finish(Outcome(error=exc, error_type=error_type(exc)))
+            raise
+        finally:
+            context.detach(token)
 
     @property
     def finished(self) -> bool:

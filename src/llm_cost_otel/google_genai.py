@@ -326,12 +326,7 @@ def _unary(operation: str) -> Any:
         call = _start(instance, operation, kwargs)
         if call is None:
             return wrapped(*args, **kwargs)
-        try:
-            with trace.use_span(call.span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
-                result = wrapped(*args, **kwargs)
-        except BaseException as exc:
-            call.finish(Outcome(error=exc, error_type=_error_type(exc)))
-            raise
+        result = call.send(wrapped, args, kwargs, _error_type)
         _finish_response(call, result, operation)
         return result
 
@@ -343,12 +338,7 @@ def _unary_async(operation: str) -> Any:
         call = _start(instance, operation, kwargs)
         if call is None:
             return await wrapped(*args, **kwargs)
-        try:
-            with trace.use_span(call.span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
-                result = await wrapped(*args, **kwargs)
-        except BaseException as exc:
-            call.finish(Outcome(error=exc, error_type=_error_type(exc)))
-            raise
+        result = await call.send_async(wrapped, args, kwargs, _error_type)
         _finish_response(call, result, operation)
         return result
 
@@ -389,12 +379,7 @@ async def _stream_async(wrapped: Any, instance: Any, args: tuple[Any, ...], kwar
     call = _start(instance, "generate_content", kwargs, stream=True)
     if call is None:
         return await wrapped(*args, **kwargs)
-    try:
-        with trace.use_span(call.span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
-            source = await wrapped(*args, **kwargs)
-    except BaseException as exc:
-        call.finish(Outcome(error=exc, error_type=_error_type(exc)))
-        raise
+    source = await call.send_async(wrapped, args, kwargs, _error_type)
     watcher = _ChunkWatcher(call)
     observed = streams.observe_async(source, watcher)
     streams.track_stream_object(observed, watcher)
@@ -650,12 +635,7 @@ def _interactions_create(wrapped: Any, instance: Any, args: tuple[Any, ...], kwa
     except Exception:
         log_once("google_genai.interactions.start")
         return wrapped(*args, **kwargs)
-    try:
-        with trace.use_span(call.span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
-            result = wrapped(*args, **kwargs)
-    except BaseException as exc:
-        call.finish(Outcome(error=exc, error_type=_error_type(exc)))
-        raise
+    result = call.send(wrapped, args, kwargs, _error_type)
     return _interaction_result(call, result)
 
 
@@ -668,12 +648,7 @@ async def _interactions_create_async(wrapped: Any, instance: Any, args: tuple[An
     except Exception:
         log_once("google_genai.interactions.start")
         return await wrapped(*args, **kwargs)
-    try:
-        with trace.use_span(call.span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
-            result = await wrapped(*args, **kwargs)
-    except BaseException as exc:
-        call.finish(Outcome(error=exc, error_type=_error_type(exc)))
-        raise
+    result = await call.send_async(wrapped, args, kwargs, _error_type)
     return _interaction_result(call, result)
 
 

@@ -123,9 +123,11 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _env(pythonpath: str | None = None) -> dict[str, str]:
+def _env(pythonpath: str | None = None, hash_seed: int = 0) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"}
-    env.setdefault("PYTHONHASHSEED", "0")
+    # The hash seed lays out every dict and set; one process's speed depends on it by +-10%
+    # here. Each round uses its own seed, the same for every configuration in it.
+    env.setdefault("PYTHONHASHSEED", str(hash_seed))
     if pythonpath:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [pythonpath, env.get("PYTHONPATH")]))
     return env
@@ -145,7 +147,7 @@ def run_worker(python: str, spec: dict[str, Any], timeout: float = 600) -> dict[
 class Worker:
     """A ``serve`` worker: one configuration in its own process, timing keys on request."""
 
-    def __init__(self, config: Config, spec: dict[str, Any]) -> None:
+    def __init__(self, config: Config, spec: dict[str, Any], hash_seed: int = 0) -> None:
         self.config = config
         self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed in close()
         self._proc = subprocess.Popen(
@@ -154,7 +156,7 @@ class Worker:
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             text=True,
-            env=_env(config.pythonpath),
+            env=_env(config.pythonpath, hash_seed),
             cwd=HERE,
         )
         self.keys: list[str] = []
@@ -261,7 +263,7 @@ def measure_timing(
             timing.configs.append(config)
     for r in range(rounds):
         started = time.monotonic()
-        workers = [Worker(c, spec) for c in configs]
+        workers = [Worker(c, spec, hash_seed=r) for c in configs]
         try:
             for worker in workers:
                 worker.ready()

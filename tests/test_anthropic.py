@@ -571,3 +571,130 @@ def test_error_event_mid_stream_is_typed_and_keeps_usage(otel: Any) -> None:
     (span,) = otel.chat_spans()
     assert span.attributes["error.type"] == "overloaded_error"
     assert span.attributes["gen_ai.usage.cost"] == pytest.approx(haiku_cost(inp=700, out=1))
+
+
+# --- trace context: the SDK's span machinery is skipped, its propagation is not -------------
+
+
+def _traced_client(handler: Any, **option: Any) -> Any:
+    import anthropic
+
+    return anthropic.Anthropic(
+        api_key="sk-ant-test-SECRET",
+        max_retries=2,
+        http_client=httpx2.Client(transport=httpx2.MockTransport(handler)),
+        open_telemetry=option,
+    )
+
+
+def _sent_span_id(headers: httpx2.Headers) -> str:
+    return headers["traceparent"].split("-")[2]
+
+
+def test_traceparent_is_ours_on_every_attempt_and_caller_headers_are_kept(
+    otel: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("anthropic._base_client.SyncAPIClient._calculate_retry_timeout", lambda *a, **k: 0.0)
+    sent: list[httpx2.Headers] = []
+    replies = iter([httpx2.Response(529, json={"type": "error", "error": {"type": "overloaded_error"}}), None])
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        sent.append(request.headers)
+        return next(replies) or json_response(message_json(model=HAIKU))
+
+    client = _traced_client(handler, tracer_provider=otel.tracer_provider)
+    extra = {"x-app": "checkout"}
+    client.messages.create(model="claude-haiku-4-5", max_tokens=10, messages=MSGS, extra_headers=extra)
+    (span,) = otel.chat_spans()
+    assert len(sent) == 2, "the retry was not sent"
+    ours = format(span.context.span_id, "016x")
+    assert [_sent_span_id(h) for h in sent] == [ours, ours]  # one call, one span, both attempts
+    assert all(h["x-app"] == "checkout" for h in sent)
+    assert extra == {"x-app": "checkout"}, "the caller's headers mapping was changed"
+    assert len(otel.exporter.get_finished_spans()) == 1  # the SDK made no span of its own
+
+
+def test_sdk_propagation_switch_is_respected(otel: Any) -> None:
+    sent: list[httpx2.Headers] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        sent.append(request.headers)
+        return json_response(message_json(model=HAIKU))
+
+    client = _traced_client(handler, tracer_provider=otel.tracer_provider, propagation=False)
+    client.messages.create(model="claude-haiku-4-5", max_tokens=10, messages=MSGS)
+    assert "traceparent" not in sent[0]
+    assert len(otel.chat_spans()) == 1
+
+
+def test_signing_clients_keep_the_sdks_propagation_after_signing(otel: Any) -> None:
+    """Bedrock signs its requests: the trace headers must be added after the signature, which
+    only the SDK's own traced path does; it runs with our span's context."""
+    import anthropic
+
+    sent: list[httpx2.Headers] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        sent.append(request.headers)
+        return json_response(message_json(model=HAIKU))
+
+    bedrock = anthropic.AnthropicBedrock(
+        aws_access_key="AKIA_TEST",
+        aws_secret_key="secret",
+        aws_region="us-east-1",
+        http_client=httpx2.Client(transport=httpx2.MockTransport(handler)),
+        open_telemetry={"tracer_provider": otel.tracer_provider},
+    )
+    bedrock.messages.create(model="us.anthropic.claude-haiku-4-5-20251001-v1:0", max_tokens=10, messages=MSGS)
+    (span,) = otel.chat_spans()
+    assert _sent_span_id(sent[0]) == format(span.context.span_id, "016x")
+    assert "traceparent" not in sent[0]["authorization"].lower()  # not among the signed headers
+    assert len(otel.exporter.get_finished_spans()) == 1
+
+
+def test_clients_that_prepare_their_own_requests_get_trace_headers_after_preparing(otel: Any) -> None:
+    """A client class that overrides ``_prepare_request`` (to sign, say) must see the request
+    as the SDK would show it, with the trace headers added only afterwards."""
+    import anthropic
+
+    seen_while_preparing: list[bool] = []
+    sent: list[httpx2.Headers] = []
+
+    class SigningAnthropic(anthropic.Anthropic):
+        def _prepare_request(self, request: httpx2.Request) -> None:
+            seen_while_preparing.append("traceparent" in request.headers)
+            request.headers["x-signature"] = str(sorted(request.headers.keys()))
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        sent.append(request.headers)
+        return json_response(message_json(model=HAIKU))
+
+    client = SigningAnthropic(
+        api_key="sk-ant-test-SECRET",
+        http_client=httpx2.Client(transport=httpx2.MockTransport(handler)),
+        open_telemetry={"tracer_provider": otel.tracer_provider},
+    )
+    client.messages.create(model="claude-haiku-4-5", max_tokens=10, messages=MSGS)
+    (span,) = otel.chat_spans()
+    assert seen_while_preparing == [False]
+    assert _sent_span_id(sent[0]) == format(span.context.span_id, "016x")
+
+
+def test_usage_fields_the_sdk_does_not_declare_are_still_read() -> None:
+    """An older SDK (or a newer API) leaves a usage field undeclared: pydantic keeps it apart
+    from the declared ones, and it must still count."""
+    from anthropic._models import BaseModel, construct_type
+
+    from llm_cost_otel.anthropic import usage_from_anthropic
+
+    class OldUsage(BaseModel):
+        input_tokens: int
+        output_tokens: int
+
+    usage = construct_type(
+        type_=OldUsage,
+        value={"input_tokens": 10, "output_tokens": 50, "output_tokens_details": {"thinking_tokens": 30}},
+    )
+    assert "output_tokens_details" not in vars(usage)  # what makes this case different
+    parsed = usage_from_anthropic(usage)
+    assert (parsed.input_tokens, parsed.output_tokens, parsed.reasoning_tokens) == (10, 50, 30)

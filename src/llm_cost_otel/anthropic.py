@@ -9,17 +9,17 @@ client (Bedrock, Vertex AI, Foundry) are counted once each, and retries are not 
 twice. ``count_tokens`` is free and is left alone.
 
 The SDK's own tracing: anthropic 2.x emits its own span with ``gen_ai.usage.*`` when a
-global TracerProvider exists. For the requests we trace, the SDK's span is replaced by a
-non-recording stand-in carrying our span's context, so there is exactly one span per billed
-request (ours, with usage and cost) and the SDK still propagates ``traceparent`` as ours.
-Every other SDK span (files, models, ...) is untouched.
+global TracerProvider exists. For the requests we trace, the SDK makes no span of its own,
+so there is exactly one span per billed request (ours, with usage and cost), and the request
+still carries ``traceparent`` as ours wherever the SDK would have propagated its own (see
+``_sdk_span_hook``). Every other SDK span (files, models, ...) is untouched.
 """
 
 from __future__ import annotations
 
 import json
 import weakref
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -51,6 +51,19 @@ def _int(value: Any) -> int:
     return value if type(value) is int and value > 0 else 0
 
 
+def _fields_of(obj: Any) -> dict[str, Any]:
+    """A response object's fields as a dict, read without a call per field: pydantic models
+    keep declared fields in ``__dict__`` and fields the SDK does not know yet (a newer API, an
+    older SDK) in ``__pydantic_extra__``; dicts are taken as they are."""
+    if isinstance(obj, dict):
+        return obj
+    fields = getattr(obj, "__dict__", None)
+    if not isinstance(fields, dict):
+        return {k: getattr(obj, k) for k in dir(obj) if not k.startswith("_")}
+    extra = getattr(obj, "__pydantic_extra__", None)
+    return {**fields, **extra} if extra else fields
+
+
 def usage_from_anthropic(usage: Any) -> Usage:
     """Anthropic ``usage`` (object or dict) -> the neutral partition.
 
@@ -58,12 +71,12 @@ def usage_from_anthropic(usage: Any) -> Usage:
     total of the 5m and 1h writes that ``cache_creation`` splits (absent in older payloads:
     then all writes are 5m, the default TTL).
     """
-    get = usage.get if isinstance(usage, dict) else lambda k, d=None: getattr(usage, k, d)
+    get = _fields_of(usage).get
     writes = _int(get("cache_creation_input_tokens"))
     split = get("cache_creation")
     w5 = w1 = 0
     if split is not None:
-        sget = split.get if isinstance(split, dict) else lambda k, d=None: getattr(split, k, d)
+        sget = _fields_of(split).get
         w5 = _int(sget("ephemeral_5m_input_tokens"))
         w1 = _int(sget("ephemeral_1h_input_tokens"))
     if w5 + w1 < writes:
@@ -71,16 +84,12 @@ def usage_from_anthropic(usage: Any) -> Usage:
     tools = get("server_tool_use")
     web_search = web_fetch = 0
     if tools is not None:
-        tget = tools.get if isinstance(tools, dict) else lambda k, d=None: getattr(tools, k, d)
+        tget = _fields_of(tools).get
         web_search = _int(tget("web_search_requests"))
         web_fetch = _int(tget("web_fetch_requests"))
     details = get("output_tokens_details")
-    reasoning = 0
-    if details is not None:
-        reasoning = _int(
-            details.get("thinking_tokens") if isinstance(details, dict) else getattr(details, "thinking_tokens", 0)
-        )
     output = _int(get("output_tokens"))
+    reasoning = _int(_fields_of(details).get("thinking_tokens")) if details is not None else 0
     return Usage(
         input_tokens=_int(get("input_tokens")),
         cache_read_tokens=_int(get("cache_read_input_tokens")),
@@ -104,7 +113,7 @@ def _outcome_from_message(message: Any) -> Outcome:
         response_id=getattr(message, "id", None),
         finish_reasons=(stop,) if isinstance(stop, str) else None,
         service_tier=getattr(usage, "service_tier", None) if usage is not None else None,
-        output_messages=_output_messages(message),
+        output_messages=lambda: _output_messages(message),
     )
 
 
@@ -164,7 +173,7 @@ class _MessageStreamWatcher(streams.Watcher):
             for source in (self.start_usage, self.delta_usage):
                 if source is None:
                     continue
-                data = source if isinstance(source, dict) else _fields(source)
+                data = _fields_of(source)
                 for key, value in data.items():
                     if value is not None:
                         merged[key] = value
@@ -180,12 +189,6 @@ class _MessageStreamWatcher(streams.Watcher):
             service_tier=getattr(self.start_usage, "service_tier", None),
             output_messages=output,
         )
-
-
-def _fields(model: Any) -> dict[str, Any]:
-    # pydantic models keep their fields in __dict__; cheaper than model_dump on the hot path.
-    data = getattr(model, "__dict__", None)
-    return dict(data) if isinstance(data, dict) else {}
 
 
 class _BatchResultsWatcher(streams.Watcher):
@@ -228,8 +231,7 @@ def _plan(client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[R
     else:
         return None
     provider = getattr(type(client), "_gen_ai_provider_name", "anthropic")
-    base_url = client.base_url
-    address, port = base_url.host, base_url.port
+    address, port = _server(client.base_url)
     if kind == "batch_results":
         batch_id = url.rstrip("/").rsplit("/", 2)[-2]
         return Request(
@@ -263,6 +265,19 @@ def _plan(client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[R
     ), kind
 
 
+_servers: dict[int, tuple[Any, str | None, int | None]] = {}
+
+
+def _server(base_url: Any) -> tuple[str | None, int | None]:
+    """(host, port) of a client's base URL, parsed once per URL object (clients keep theirs)."""
+    entry = _servers.get(id(base_url))
+    if entry is None or entry[0] is not base_url:
+        if len(_servers) > 256:
+            _servers.clear()
+        entry = _servers[id(base_url)] = (base_url, base_url.host, base_url.port)
+    return entry[1], entry[2]
+
+
 def _error_type(exc: BaseException) -> str:
     """HTTP status for API errors; the error's own type for one sent inside a stream (which
     arrives on a 200 response, e.g. ``overloaded_error``); else the exception class."""
@@ -285,18 +300,61 @@ def _request_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, A
     return cast_to, options, named
 
 
-# The span of the request our hook is making, while the SDK's own request code runs.
-_our_span: ContextVar[trace.Span | None] = ContextVar("llm_cost_otel_anthropic_span", default=None)
+# The call our hook is making, while the SDK's own request code runs, and whether the SDK's
+# span machinery can be skipped for it (see _sdk_span_hook).
+_our_call: ContextVar[tuple[Call, bool] | None] = ContextVar("llm_cost_otel_anthropic_call", default=None)
 
 
 def _sdk_span_hook(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """The SDK's own tracing asks for a span per API call; for requests we trace, it gets a
-    non-recording stand-in carrying our span's context. So there is one span with usage and
-    cost (ours), and the SDK still propagates trace context (``traceparent``) as ours."""
-    span = _our_span.get()
-    if span is None:
+    """The SDK's own tracing asks for a span per API call. For requests we trace there is
+    one span with usage and cost (ours), and the request still carries trace context
+    (``traceparent``) as ours, the way the SDK would propagate its own:
+
+    * clients that send what they build (``Anthropic``, ``AsyncAnthropic``): we write the
+      trace headers into the SDK's private copy of the request options and answer "no span",
+      so the SDK takes its untraced path and skips its per-call span bookkeeping;
+    * clients that sign their requests (Bedrock, Vertex AI, ...): the SDK must add the
+      headers after signing, so it gets a non-recording stand-in carrying our context and
+      runs its traced path."""
+    ours = _our_call.get()
+    if ours is None:
         return wrapped(*args, **kwargs)
-    return trace.NonRecordingSpan(span.get_span_context())
+    call, skip_sdk_span = ours
+    if skip_sdk_span:
+        try:
+            if kwargs.get("propagation", True):
+                _write_trace_headers(args[2] if len(args) > 2 else kwargs["options"], call.context)
+            return None
+        except Exception:
+            log_once("anthropic.propagate")
+    return trace.NonRecordingSpan(call.span.get_span_context())
+
+
+def _write_trace_headers(options: Any, context: Any) -> None:
+    from opentelemetry.propagate import inject  # loads the app's propagators; the SDK imports it lazily too
+
+    carrier: dict[str, str] = {}
+    inject(carrier, context)
+    if carrier:
+        headers = options.headers
+        # a new dict: the caller's headers mapping may be shared with the options it passed
+        options.headers = {**headers, **carrier} if isinstance(headers, Mapping) else carrier
+
+
+_skips_sdk_span: dict[type, bool] = {}
+
+
+def _sends_what_it_builds(client: Any) -> bool:
+    """Whether the client's class prepares requests the way the base client does (no signing)."""
+    cls = type(client)
+    known = _skips_sdk_span.get(cls)
+    if known is None:
+        from anthropic import _base_client as base
+
+        prepare = getattr(cls, "_prepare_request", None)
+        known = prepare is base.SyncAPIClient._prepare_request or prepare is base.AsyncAPIClient._prepare_request
+        _skips_sdk_span[cls] = known
+    return known
 
 
 def _start(client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Call, str] | None:
@@ -319,11 +377,11 @@ def _request_sync(wrapped: Any, client: Any, args: tuple[Any, ...], kwargs: dict
     if started is None:
         return wrapped(*args, **kwargs)
     call, kind = started
-    token = _our_span.set(call.span)
+    token = _our_call.set((call, _sends_what_it_builds(client)))
     try:
         result = call.send(wrapped, args, kwargs, _error_type)
     finally:
-        _our_span.reset(token)
+        _our_call.reset(token)
     return _handle_result(call, kind, result)
 
 
@@ -332,11 +390,11 @@ async def _request_async(wrapped: Any, client: Any, args: tuple[Any, ...], kwarg
     if started is None:
         return await wrapped(*args, **kwargs)
     call, kind = started
-    token = _our_span.set(call.span)
+    token = _our_call.set((call, _sends_what_it_builds(client)))
     try:
         result = await call.send_async(wrapped, args, kwargs, _error_type)
     finally:
-        _our_span.reset(token)
+        _our_call.reset(token)
     return _handle_result(call, kind, result)
 
 

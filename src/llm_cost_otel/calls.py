@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 import weakref
 from collections import OrderedDict
@@ -30,6 +29,7 @@ class Call:
         "_first_chunk",
         "_open",
         "attribution",
+        "context",
         "cost",
         "request",
         "scope",
@@ -47,6 +47,8 @@ class Call:
         self.timestamp = time.time()
         self.started = time.perf_counter()
         self.span = telemetry.start_span(request, self.scope)
+        # current while the request runs, and the exemplar context of the call's metrics
+        self.context = trace.set_span_in_context(self.span)
         request.input_messages = request.system = None  # captured on the span (or not); don't hold it
         self._open = [True]
         self._first_chunk = True
@@ -55,7 +57,7 @@ class Call:
     def send(self, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any], error_type: ErrorType) -> Any:
         """Run the SDK's request with this call's span current; a failure ends the call with
         ``error.type`` from the adapter's ``error_type`` and is re-raised untouched."""
-        token = context.attach(trace.set_span_in_context(self.span))
+        token = context.attach(self.context)
         try:
             return fn(*args, **kwargs)
         except BaseException as exc:
@@ -65,7 +67,7 @@ class Call:
             context.detach(token)
 
     async def send_async(self, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any], error_type: ErrorType) -> Any:
-        token = context.attach(trace.set_span_in_context(self.span))
+        token = context.attach(self.context)
         try:
             return await fn(*args, **kwargs)
         except BaseException as exc:
@@ -87,7 +89,7 @@ class Call:
                     self.request,
                     self.attribution,
                     time.perf_counter() - self.started,
-                    trace.set_span_in_context(self.span),
+                    self.context,
                 )
             except Exception:
                 log_once("first_chunk")
@@ -122,9 +124,7 @@ class Call:
             elif outcome.usage_unknown:
                 priced = False
             telemetry.write_outcome(span, outcome, cost, priced)
-            telemetry.record_metrics(
-                request, outcome, cost, self.attribution, duration, trace.set_span_in_context(span)
-            )
+            telemetry.record_metrics(request, outcome, cost, self.attribution, duration, self.context)
             failed = outcome.error is not None or outcome.error_type is not None
             for run in self.scope.runs:
                 run.record(usage, cost, failed, outcome.usage_unknown)
@@ -222,7 +222,7 @@ class BatchResults:
             cost,
             call.attribution,
             None,
-            trace.set_span_in_context(call.span),
+            call.context,
         )
         for run in call.scope.runs:
             run.record(usage, cost, False)
@@ -256,26 +256,36 @@ class BatchResults:
 _by_object: dict[int, tuple[weakref.ref[Any], Call]] = {}
 # response id -> its cost (just the Cost: nothing else of the call is kept alive)
 _by_id: OrderedDict[str, Cost | None] = OrderedDict()
-_lock = threading.Lock()
+
+
+class _Ref(weakref.ref):  # type: ignore[type-arg]
+    """A weak reference that knows its ``_by_object`` key (no closure per response)."""
+
+    __slots__ = ("key",)
+    key: int
+
+
+def _forget(ref: _Ref) -> None:
+    entry = _by_object.get(ref.key)
+    if entry is not None and entry[0] is ref:
+        _by_object.pop(ref.key, None)
 
 
 def remember(obj: Any, call: Call) -> None:
-    key = id(obj)
-
-    def forget(ref: weakref.ref[Any], key: int = key) -> None:
-        entry = _by_object.get(key)
-        if entry is not None and entry[0] is ref:
-            _by_object.pop(key, None)
-
     # Objects that are not weak-referenceable are still found by their response id.
-    with contextlib.suppress(TypeError):
-        _by_object[key] = (weakref.ref(obj, forget), call)
+    try:
+        ref = _Ref(obj, _forget)
+    except TypeError:
+        return
+    key = ref.key = id(obj)
+    _by_object[key] = (ref, call)
 
 
 def _remember_id(response_id: str, cost: Cost | None) -> None:
-    with _lock:
-        _by_id[response_id] = cost
-        if len(_by_id) > _REMEMBERED_IDS:
+    # No lock: each OrderedDict operation is atomic; racing trims only drop an extra old id.
+    _by_id[response_id] = cost
+    if len(_by_id) > _REMEMBERED_IDS:
+        with contextlib.suppress(KeyError):
             _by_id.popitem(last=False)
 
 

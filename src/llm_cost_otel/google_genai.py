@@ -130,7 +130,7 @@ def _outcome_from_response(response: Any, request_model: str) -> Outcome:
         response_id=_get(response, "response_id"),
         finish_reasons=_finish_reasons(response),
         service_tier=_traffic_type(metadata) if metadata is not None else None,
-        output_messages=_output_messages(response),
+        output_messages=lambda: _output_messages(response),
     )
 
 

@@ -11,6 +11,7 @@ import json
 import os
 import threading
 import weakref
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -150,6 +151,8 @@ class Outcome:
     finish_reasons: tuple[str, ...] | None = None
     service_tier: str | None = None
     output_messages: Any = None
+    """The response as semconv output messages, or a function that builds them: only called
+    when content capture is on, so a call does not pay for it otherwise."""
     error: BaseException | None = None
     error_type: str | None = None
     attributes: dict[str, Any] | None = None
@@ -170,27 +173,69 @@ def capture_content_enabled() -> bool:
 
 
 class Totals:
-    """Cumulative counter values per (metric, attribute set), reported by observable counters.
+    """Per meter provider: cumulative counter values, and histogram points not yet recorded.
 
-    Keyed by ``id()`` of the cached attribute dict (cheap; no hashing of attributes per call).
-    The dict is held alongside its value, so its id cannot be reused; equal sets held under
-    different ids (after a cache reset) are merged when observed."""
+    Counters: summed here per (metric, attribute set) and reported by observable counters at
+    collection time. Keyed by ``id()`` of the cached attribute dict (cheap; no hashing of
+    attributes per call). The dict is held alongside its value, so its id cannot be reused;
+    equal sets held under different ids (after a cache reset) are merged when observed.
+
+    Histogram points: a call queues them (a deque append) and the first of our observable
+    callbacks records the queue into the SDK when the meter provider collects, before the
+    collection reads the histograms. So every point, with its exemplar context, is in the
+    collection that follows its call, as if recorded synchronously, and the SDK's per-point
+    work (~10 us: validating and hashing attributes, the exemplar offer) runs in a batch off
+    the request path. A provider that never collects gets the queue recorded every
+    ``MAX_PENDING`` points, so the queue stays bounded."""
+
+    MAX_PENDING = 4096
 
     def __init__(self) -> None:
         self._values: dict[tuple[str, int], list[Any]] = {}
         self._lock = threading.Lock()
+        self._pending: deque[tuple[Any, float, dict[str, Any], Context | None]] = deque()
 
     def add(self, metric: str, attributes: dict[str, Any], amount: float) -> None:
-        key = (metric, id(attributes))
+        self.add_many(((metric, attributes, amount),))
+
+    def add_many(self, items: Iterable[tuple[str, dict[str, Any], float]]) -> None:
+        """One call's counter updates, under one lock acquisition."""
+        values = self._values
         with self._lock:
-            entry = self._values.get(key)
-            if entry is None:
-                self._values[key] = [attributes, amount]
-            else:
-                entry[1] += amount
+            for metric, attributes, amount in items:
+                key = (metric, id(attributes))
+                entry = values.get(key)
+                if entry is None:
+                    values[key] = [attributes, amount]
+                else:
+                    entry[1] += amount
+
+    def record(self, histogram: Any, value: float, attributes: dict[str, Any], context: Context | None = None) -> None:
+        """Queue a histogram point (recorded at the next collection)."""
+        pending = self._pending
+        pending.append((histogram, value, attributes, context))
+        if len(pending) > self.MAX_PENDING:
+            self.drain()
+
+    def drain(self) -> None:
+        """Record every queued histogram point into the SDK. Safe from any thread: deque
+        pops are atomic, so each point is recorded exactly once."""
+        pop = self._pending.popleft
+        while True:
+            try:
+                histogram, value, attributes, context = pop()
+            except IndexError:
+                return
+            try:
+                histogram.record(value, attributes, context)
+            except Exception:
+                from ._safety import log_once
+
+                log_once("histogram.record")
 
     def callback(self, metric: str) -> Callable[[CallbackOptions], Iterable[Observation]]:
         def observe(options: CallbackOptions) -> Iterable[Observation]:
+            self.drain()
             with self._lock:
                 items = [(attrs, value) for (name, _), (attrs, value) in self._values.items() if name == metric]
             merged: dict[tuple[tuple[str, Any], ...], list[Any]] = {}
@@ -203,6 +248,13 @@ class Totals:
             return [Observation(value, attrs) for attrs, value in merged.values()]
 
         return observe
+
+
+def drain_pending() -> None:
+    """Record the histogram points every meter provider has queued (what a collection does
+    first). For benchmarks and tests that want the deferred work done, and timed, now."""
+    for totals in list(_totals_by_provider.values()):
+        totals.drain()
 
 
 _totals_by_provider: weakref.WeakKeyDictionary[Any, Totals] = weakref.WeakKeyDictionary()
@@ -369,7 +421,8 @@ class Telemetry:
         if cost is not None:
             attrs[COST_TOTAL] = cost.total
             for component, value in cost.components():
-                attrs[COST_COMPONENT_ATTRS[component]] = value
+                if value:  # a missing component is $0: fewer attributes per span
+                    attrs[COST_COMPONENT_ATTRS[component]] = value
             if cost.cache_savings:
                 attrs[COST_CACHE_SAVINGS] = cost.cache_savings
             attrs[PRICE_SOURCE] = cost.source
@@ -382,7 +435,11 @@ class Telemetry:
         if outcome.attributes:
             attrs.update(outcome.attributes)
         if self.capture_content and outcome.output_messages is not None:
-            attrs[OUTPUT_MESSAGES] = _to_json(outcome.output_messages)
+            messages = outcome.output_messages
+            if callable(messages):
+                messages = messages()
+            if messages is not None:
+                attrs[OUTPUT_MESSAGES] = _to_json(messages)
         if outcome.error is not None or outcome.error_type:
             attrs[ERROR_TYPE] = outcome.error_type or type(outcome.error).__qualname__
             span.set_status(Status(StatusCode.ERROR, _short(outcome.error)))
@@ -416,44 +473,50 @@ class Telemetry:
         context: Context | None = None,
     ) -> None:
         """``context`` (the call's span) gives the duration point an exemplar linking to it (one
-        exemplar per call is enough to get from a metric to its spans; each costs ~2 us)."""
+        exemplar per call is enough to get from a metric to its spans)."""
+        totals = self.totals
         error_type = None
         if outcome.error is not None or outcome.error_type:
             error_type = outcome.error_type or type(outcome.error).__qualname__
+        base = self.metric_attributes(request, outcome.response_model, attribution, None)
         if duration_s is not None:
-            attrs = self.metric_attributes(request, outcome.response_model, attribution, error_type)
-            self.duration.record(duration_s, attrs, context)
+            attrs = (
+                base
+                if error_type is None
+                else self.metric_attributes(request, outcome.response_model, attribution, error_type)
+            )
+            totals.record(self.duration, duration_s, attrs, context)
         usage = outcome.usage
         if usage is None:
             if outcome.usage_unknown:
-                self.totals.add(
-                    UNPRICED_METRIC, self.metric_attributes(request, outcome.response_model, attribution, None), 1
-                )
+                totals.add(UNPRICED_METRIC, base, 1)
             return
-        base = self.metric_attributes(request, outcome.response_model, attribution, None)
         variants = self._variants(base)
-        add = self.totals.add
-        if usage.total_input_tokens:
-            self.token_usage.record(usage.total_input_tokens, variants["tt:input"])
-        if usage.output_tokens:
-            self.token_usage.record(usage.output_tokens, variants["tt:output"])
+        input_tokens = usage.total_input_tokens
+        output_tokens = usage.output_tokens
+        if input_tokens:
+            totals.record(self.token_usage, input_tokens, variants["tt:input"])
+        if output_tokens:
+            totals.record(self.token_usage, output_tokens, variants["tt:output"])
+        adds: list[tuple[str, dict[str, Any], float]] = []
         for token_type, count in (
             ("input", usage.input_tokens),
             ("cache_read", usage.cache_read_tokens),
             ("cache_write", usage.cache_write_tokens),
-            ("output", usage.output_tokens),
+            ("output", output_tokens),
         ):
             if count:
-                add(TOKENS_METRIC, variants["lt:" + token_type], count)
+                adds.append((TOKENS_METRIC, variants["lt:" + token_type], count))
         if cost is None:
             if usage.total_tokens or usage.input_characters or usage.output_images or usage.web_search_requests:
-                add(UNPRICED_METRIC, base, 1)
-            return
-        for component, value in cost.components():
-            if value:
-                add(COST_METRIC, variants["c:" + component], value)
-        if cost.cache_savings:
-            add(SAVINGS_METRIC, base, cost.cache_savings)
+                adds.append((UNPRICED_METRIC, base, 1))
+        else:
+            for component, value in cost.components():
+                if value:
+                    adds.append((COST_METRIC, variants["c:" + component], value))
+            if cost.cache_savings:
+                adds.append((SAVINGS_METRIC, base, cost.cache_savings))
+        totals.add_many(adds)
 
     def _variants(self, base: dict[str, Any]) -> dict[str, dict[str, Any]]:
         cache_key = ("variants", id(base))
@@ -472,7 +535,9 @@ class Telemetry:
     def record_first_chunk(
         self, request: Request, attribution: tuple[tuple[str, Any], ...], seconds: float, context: Context | None = None
     ) -> None:
-        self.time_to_first_chunk.record(seconds, self.metric_attributes(request, None, attribution, None), context)
+        self.totals.record(
+            self.time_to_first_chunk, seconds, self.metric_attributes(request, None, attribution, None), context
+        )
 
 
 def write_rollup(span: trace.Span, run: Run) -> None:

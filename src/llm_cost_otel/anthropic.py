@@ -219,7 +219,7 @@ class _BatchResultsWatcher(streams.Watcher):
 
 def _plan(client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Request, str] | None:
     """Decide from the request options whether this request is ours, and describe it."""
-    _, options, rest = _request_args(args, kwargs)
+    options, stream = _request_args(args, kwargs)
     if options is None:
         return None
     url = options.url
@@ -249,7 +249,6 @@ def _plan(client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[R
     if isinstance(extra, dict) and isinstance(extra.get("model"), str):
         model = extra["model"]
     params = {k: body[k] for k in _PARAMS if isinstance(body.get(k), _PARAM_TYPES)}
-    stream = rest.get("stream", False)
     messages = body.get("messages")
     return Request(
         provider=provider,
@@ -290,14 +289,11 @@ def _error_type(exc: BaseException) -> str:
     return kind if isinstance(kind, str) else type(exc).__qualname__
 
 
-def _request_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
-    """``request(cast_to, options, *, stream=False, stream_cls=None)`` arguments, however passed."""
-    named = dict(kwargs)
-    cast_to = args[0] if args else named.pop("cast_to", None)
-    options = args[1] if len(args) > 1 else named.pop("options", None)
-    if len(args) > 2:
-        named["stream"] = args[2]
-    return cast_to, options, named
+def _request_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any]:
+    """(options, stream) of ``request(cast_to, options, *, stream=False, stream_cls=None)``, however passed."""
+    options = args[1] if len(args) > 1 else kwargs.get("options")
+    stream = args[2] if len(args) > 2 else kwargs.get("stream", False)
+    return options, stream
 
 
 # The call our hook is making, while the SDK's own request code runs, and whether the SDK's

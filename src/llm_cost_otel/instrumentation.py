@@ -138,20 +138,23 @@ def observing(observe: Callable[[Any, Any], None]) -> tuple[Callable[..., Any], 
     """wrapt wrappers (sync, async) that return the SDK's result untouched after showing it to
     ``observe(instance, result)``; a failure in ``observe`` is logged once, never raised."""
 
-    def look(instance: Any, result: Any) -> None:
+    site = f"observe:{getattr(observe, '__name__', observe)}"
+
+    # The look is inlined in both: these run on every call of the SDK method they wrap.
+    def sync_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        result = wrapped(*args, **kwargs)
         try:
             observe(instance, result)
         except Exception:
-            log_once(f"observe:{getattr(observe, '__name__', observe)}")
-
-    def sync_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        result = wrapped(*args, **kwargs)
-        look(instance, result)
+            log_once(site)
         return result
 
     async def async_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         result = await wrapped(*args, **kwargs)
-        look(instance, result)
+        try:
+            observe(instance, result)
+        except Exception:
+            log_once(site)
         return result
 
     return sync_wrapper, async_wrapper

@@ -70,6 +70,7 @@ COST_COMPONENT_ATTRS = {
     "cache_write": "llm_cost.usd.cache_write",
     "request_fees": "llm_cost.usd.request_fees",
 }
+COST_INPUT, COST_OUTPUT, COST_CACHE_READ, COST_CACHE_WRITE, COST_REQUEST_FEES = COST_COMPONENT_ATTRS.values()
 COST_CACHE_SAVINGS = "llm_cost.usd.cache_savings"
 PRICE_SOURCE = "llm_cost.price.source"
 PRICE_MODEL = "llm_cost.price.model"
@@ -196,14 +197,14 @@ class Totals:
         self._pending: deque[tuple[Any, float, dict[str, Any], Context | None]] = deque()
 
     def add(self, metric: str, attributes: dict[str, Any], amount: float) -> None:
-        self.add_many(((metric, attributes, amount),))
+        self.add_many((((metric, id(attributes)), attributes, amount),))
 
-    def add_many(self, items: Iterable[tuple[str, dict[str, Any], float]]) -> None:
-        """One call's counter updates, under one lock acquisition."""
+    def add_many(self, items: Iterable[tuple[tuple[str, int], dict[str, Any], float]]) -> None:
+        """One call's counter updates, under one lock acquisition; each item is
+        ((metric, id(attributes)), attributes, amount)."""
         values = self._values
         with self._lock:
-            for metric, attributes, amount in items:
-                key = (metric, id(attributes))
+            for key, attributes, amount in items:
                 entry = values.get(key)
                 if entry is None:
                     values[key] = [attributes, amount]
@@ -248,6 +249,30 @@ class Totals:
             return [Observation(value, attrs) for attrs, value in merged.values()]
 
         return observe
+
+
+class _Series:
+    """The metric attribute sets of one (provider, operation, model, response model,
+    attribution), built once: the base set and its variants by token type and cost
+    component, each with its ``Totals`` key, so a call does no dict or key building."""
+
+    __slots__ = ("base", "base_key", "costs", "savings_key", "token_input", "token_output", "tokens", "unpriced_key")
+
+    def __init__(self, base: dict[str, Any]) -> None:
+        def keyed(metric: str, attrs: dict[str, Any]) -> tuple[tuple[str, int], dict[str, Any]]:
+            return (metric, id(attrs)), attrs
+
+        self.base = base
+        self.token_input = {**base, TOKEN_TYPE: "input"}
+        self.token_output = {**base, TOKEN_TYPE: "output"}
+        # in Usage order: uncached input, cache read, cache write, output
+        self.tokens = tuple(
+            keyed(TOKENS_METRIC, {**base, LLM_TOKEN_TYPE: t}) for t in ("input", "cache_read", "cache_write", "output")
+        )
+        # in Cost.components() order
+        self.costs = tuple(keyed(COST_METRIC, {**base, COMPONENT: c}) for c in COST_COMPONENT_ATTRS)
+        self.savings_key = (SAVINGS_METRIC, id(base))
+        self.unpriced_key = (UNPRICED_METRIC, id(base))
 
 
 def drain_pending() -> None:
@@ -324,6 +349,7 @@ class Telemetry:
         # counters cost ~10 us a point). Same names, units and cumulative semantics.
         self.totals = _totals_for(meter_provider, meter)
         self._attr_cache: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._series_cache: dict[tuple[Any, ...], _Series] = {}
 
     # --- attributes ---
 
@@ -420,9 +446,17 @@ class Telemetry:
                     attrs[attr] = value
         if cost is not None:
             attrs[COST_TOTAL] = cost.total
-            for component, value in cost.components():
-                if value:  # a missing component is $0: fewer attributes per span
-                    attrs[COST_COMPONENT_ATTRS[component]] = value
+            # a missing component is $0: fewer attributes per span
+            if cost.input:
+                attrs[COST_INPUT] = cost.input
+            if cost.output:
+                attrs[COST_OUTPUT] = cost.output
+            if cost.cache_read:
+                attrs[COST_CACHE_READ] = cost.cache_read
+            if cost.cache_write:
+                attrs[COST_CACHE_WRITE] = cost.cache_write
+            if cost.request_fees:
+                attrs[COST_REQUEST_FEES] = cost.request_fees
             if cost.cache_savings:
                 attrs[COST_CACHE_SAVINGS] = cost.cache_savings
             attrs[PRICE_SOURCE] = cost.source
@@ -475,69 +509,56 @@ class Telemetry:
         """``context`` (the call's span) gives the duration point an exemplar linking to it (one
         exemplar per call is enough to get from a metric to its spans)."""
         totals = self.totals
-        error_type = None
-        if outcome.error is not None or outcome.error_type:
-            error_type = outcome.error_type or type(outcome.error).__qualname__
-        base = self.metric_attributes(request, outcome.response_model, attribution, None)
+        series = self._series(request, outcome.response_model, attribution)
+        base = series.base
         if duration_s is not None:
-            attrs = (
-                base
-                if error_type is None
-                else self.metric_attributes(request, outcome.response_model, attribution, error_type)
-            )
+            attrs = base
+            if outcome.error is not None or outcome.error_type:
+                error_type = outcome.error_type or type(outcome.error).__qualname__
+                attrs = self.metric_attributes(request, outcome.response_model, attribution, error_type)
             totals.record(self.duration, duration_s, attrs, context)
         usage = outcome.usage
         if usage is None:
             if outcome.usage_unknown:
-                totals.add(UNPRICED_METRIC, base, 1)
+                totals.add_many(((series.unpriced_key, base, 1),))
             return
-        variants = self._variants(base)
         input_tokens = usage.total_input_tokens
         output_tokens = usage.output_tokens
         if input_tokens:
-            totals.record(self.token_usage, input_tokens, variants["tt:input"])
+            totals.record(self.token_usage, input_tokens, series.token_input)
         if output_tokens:
-            totals.record(self.token_usage, output_tokens, variants["tt:output"])
-        adds: list[tuple[str, dict[str, Any], float]] = []
-        for token_type, count in (
-            ("input", usage.input_tokens),
-            ("cache_read", usage.cache_read_tokens),
-            ("cache_write", usage.cache_write_tokens),
-            ("output", output_tokens),
-        ):
-            if count:
-                adds.append((TOKENS_METRIC, variants["lt:" + token_type], count))
+            totals.record(self.token_usage, output_tokens, series.token_output)
+        counts = (usage.input_tokens, usage.cache_read_tokens, usage.cache_write_tokens, output_tokens)
+        adds: list[tuple[tuple[str, int], dict[str, Any], float]] = [
+            (key, attrs, n) for (key, attrs), n in zip(series.tokens, counts, strict=True) if n
+        ]
         if cost is None:
             if usage.total_tokens or usage.input_characters or usage.output_images or usage.web_search_requests:
-                adds.append((UNPRICED_METRIC, base, 1))
+                adds.append((series.unpriced_key, base, 1))
         else:
-            for component, value in cost.components():
-                if value:
-                    adds.append((COST_METRIC, variants["c:" + component], value))
+            dollars = (cost.input, cost.output, cost.cache_read, cost.cache_write, cost.request_fees)
+            adds += [(key, attrs, usd) for (key, attrs), usd in zip(series.costs, dollars, strict=True) if usd]
             if cost.cache_savings:
-                adds.append((SAVINGS_METRIC, base, cost.cache_savings))
+                adds.append((series.savings_key, base, cost.cache_savings))
         totals.add_many(adds)
 
-    def _variants(self, base: dict[str, Any]) -> dict[str, dict[str, Any]]:
-        cache_key = ("variants", id(base))
-        entry = self._attr_cache.get(cache_key)
-        if entry is None or entry["__base"] is not base:
-            entry = {"__base": base}
-            for t in ("input", "output"):
-                entry["tt:" + t] = {**base, TOKEN_TYPE: t}
-            for t in ("input", "cache_read", "cache_write", "output"):
-                entry["lt:" + t] = {**base, LLM_TOKEN_TYPE: t}
-            for c in COST_COMPONENT_ATTRS:
-                entry["c:" + c] = {**base, COMPONENT: c}
-            self._attr_cache[cache_key] = entry
-        return entry
+    def _series(
+        self, request: Request, response_model: str | None, attribution: tuple[tuple[str, Any], ...]
+    ) -> _Series:
+        key = (request.provider, request.operation, request.model, response_model, attribution)
+        series = self._series_cache.get(key)
+        if series is None:
+            if len(self._series_cache) > 4096:
+                self._series_cache.clear()
+            series = self._series_cache[key] = _Series(
+                self.metric_attributes(request, response_model, attribution, None)
+            )
+        return series
 
     def record_first_chunk(
         self, request: Request, attribution: tuple[tuple[str, Any], ...], seconds: float, context: Context | None = None
     ) -> None:
-        self.totals.record(
-            self.time_to_first_chunk, seconds, self.metric_attributes(request, None, attribution, None), context
-        )
+        self.totals.record(self.time_to_first_chunk, seconds, self._series(request, None, attribution).base, context)
 
 
 def write_rollup(span: trace.Span, run: Run) -> None:

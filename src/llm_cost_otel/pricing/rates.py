@@ -31,6 +31,34 @@ class RateSet:
     """USD per generated image."""
     input_character: float | None = None
     """USD per billable input character (Vertex AI's legacy text embeddings)."""
+    effective: tuple[float, ...] = field(init=False, repr=False, compare=False, default=())
+    """The rate each usage field is billed at, with the fallbacks applied (derived, once)."""
+
+    def __post_init__(self) -> None:
+        input_rate = self.input or 0.0
+        audio_rate = self.input_audio if self.input_audio is not None else input_rate
+        read_rate = self.cache_read if self.cache_read is not None else input_rate
+        read_audio_rate = self.cache_read_audio if self.cache_read_audio is not None else read_rate
+        # A provider that does not price 1h writes separately bills them like 5m writes.
+        write_5m_rate = self.cache_write_5m if self.cache_write_5m is not None else input_rate
+        write_1h_rate = self.cache_write_1h if self.cache_write_1h is not None else write_5m_rate
+        output_rate = self.output or 0.0
+        output_audio_rate = self.output_audio if self.output_audio is not None else output_rate
+        effective = (
+            input_rate,
+            audio_rate,
+            read_rate,
+            read_audio_rate,
+            write_5m_rate,
+            write_1h_rate,
+            output_rate,
+            output_audio_rate,
+            self.output_image or 0.0,
+            self.input_character or 0.0,
+            self.web_search or 0.0,
+            self.web_fetch or 0.0,
+        )
+        object.__setattr__(self, "effective", effective)
 
     def scaled(self, factor: float, names: tuple[str, ...] | None = None) -> RateSet:
         """A copy with the given rates (default: all) multiplied by ``factor``."""
@@ -56,7 +84,7 @@ class RateSet:
         return out
 
 
-RATE_NAMES = tuple(f.name for f in fields(RateSet))
+RATE_NAMES = tuple(f.name for f in fields(RateSet) if f.init)
 FEE_NAMES = ("web_search", "web_fetch")
 PER_UNIT_NAMES = ("output_image",)
 TOKEN_RATE_NAMES = tuple(n for n in RATE_NAMES if n not in FEE_NAMES)  # what batch discounts scale
@@ -87,34 +115,35 @@ class Rates:
 
     def cost(self, usage: Usage) -> Cost:
         r = self.rates_for(usage.total_input_tokens) if self.tiers else self.base
-        input_rate = r.input or 0.0
-        audio_rate = r.input_audio if r.input_audio is not None else input_rate
-        read_rate = r.cache_read if r.cache_read is not None else input_rate
-        read_audio_rate = r.cache_read_audio if r.cache_read_audio is not None else read_rate
-        # A provider that does not price 1h writes separately bills them like 5m writes.
-        write_5m_rate = r.cache_write_5m if r.cache_write_5m is not None else input_rate
-        write_1h_rate = r.cache_write_1h if r.cache_write_1h is not None else write_5m_rate
-
-        output_rate = r.output or 0.0
-        out_audio = min(usage.output_audio_tokens, usage.output_tokens)
-        audio = min(usage.input_audio_tokens, usage.input_tokens)
-        read_audio = min(usage.cache_read_audio_tokens, usage.cache_read_tokens)
-        input_cost = (usage.input_tokens - audio) * input_rate + audio * audio_rate
-        cache_read_cost = (usage.cache_read_tokens - read_audio) * read_rate + read_audio * read_audio_rate
-        savings = (usage.cache_read_tokens - read_audio) * (input_rate - read_rate) + read_audio * (
-            audio_rate - read_audio_rate
-        )
+        (
+            input_rate,
+            audio_rate,
+            read_rate,
+            read_audio_rate,
+            write_5m_rate,
+            write_1h_rate,
+            output_rate,
+            output_audio_rate,
+            image_rate,
+            character_rate,
+            search_rate,
+            fetch_rate,
+        ) = r.effective
+        u = usage
+        out_audio = min(u.output_audio_tokens, u.output_tokens)
+        audio = min(u.input_audio_tokens, u.input_tokens)
+        read_audio = min(u.cache_read_audio_tokens, u.cache_read_tokens)
+        plain_read = u.cache_read_tokens - read_audio
+        savings = plain_read * (input_rate - read_rate) + read_audio * (audio_rate - read_audio_rate)
+        # positional: a frozen dataclass's keyword __init__ costs twice as much
         return Cost(
-            input=input_cost + usage.input_characters * (r.input_character or 0.0),
-            output=(usage.output_tokens - out_audio) * output_rate
-            + out_audio * (r.output_audio if r.output_audio is not None else output_rate)
-            + usage.output_images * (r.output_image or 0.0),
-            cache_read=cache_read_cost,
-            cache_write=usage.cache_write_5m_tokens * write_5m_rate + usage.cache_write_1h_tokens * write_1h_rate,
-            request_fees=usage.web_search_requests * (r.web_search or 0.0)
-            + usage.web_fetch_requests * (r.web_fetch or 0.0),
-            source=self.source,
-            model=self.model,
-            version=self.version,
-            cache_savings=max(savings, 0.0),
+            (u.input_tokens - audio) * input_rate + audio * audio_rate + u.input_characters * character_rate,
+            (u.output_tokens - out_audio) * output_rate + out_audio * output_audio_rate + u.output_images * image_rate,
+            plain_read * read_rate + read_audio * read_audio_rate,
+            u.cache_write_5m_tokens * write_5m_rate + u.cache_write_1h_tokens * write_1h_rate,
+            u.web_search_requests * search_rate + u.web_fetch_requests * fetch_rate,
+            self.source,
+            self.model,
+            self.version,
+            max(savings, 0.0),
         )

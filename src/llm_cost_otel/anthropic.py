@@ -26,6 +26,7 @@ from typing import Any
 from opentelemetry import trace
 
 from . import streams
+from ._fields import fields_of
 from ._safety import log_once
 from .calls import BatchResults, Call, remember
 from .instrumentation import CostInstrumentor, observing
@@ -51,19 +52,6 @@ def _int(value: Any) -> int:
     return value if type(value) is int and value > 0 else 0
 
 
-def _fields_of(obj: Any) -> dict[str, Any]:
-    """A response object's fields as a dict, read without a call per field: pydantic models
-    keep declared fields in ``__dict__`` and fields the SDK does not know yet (a newer API, an
-    older SDK) in ``__pydantic_extra__``; dicts are taken as they are."""
-    if isinstance(obj, dict):
-        return obj
-    fields = getattr(obj, "__dict__", None)
-    if not isinstance(fields, dict):
-        return {k: getattr(obj, k) for k in dir(obj) if not k.startswith("_")}
-    extra = getattr(obj, "__pydantic_extra__", None)
-    return {**fields, **extra} if extra else fields
-
-
 def usage_from_anthropic(usage: Any) -> Usage:
     """Anthropic ``usage`` (object or dict) -> the neutral partition.
 
@@ -71,12 +59,12 @@ def usage_from_anthropic(usage: Any) -> Usage:
     total of the 5m and 1h writes that ``cache_creation`` splits (absent in older payloads:
     then all writes are 5m, the default TTL).
     """
-    get = _fields_of(usage).get
+    get = fields_of(usage).get
     writes = _int(get("cache_creation_input_tokens"))
     split = get("cache_creation")
     w5 = w1 = 0
     if split is not None:
-        sget = _fields_of(split).get
+        sget = fields_of(split).get
         w5 = _int(sget("ephemeral_5m_input_tokens"))
         w1 = _int(sget("ephemeral_1h_input_tokens"))
     if w5 + w1 < writes:
@@ -84,12 +72,12 @@ def usage_from_anthropic(usage: Any) -> Usage:
     tools = get("server_tool_use")
     web_search = web_fetch = 0
     if tools is not None:
-        tget = _fields_of(tools).get
+        tget = fields_of(tools).get
         web_search = _int(tget("web_search_requests"))
         web_fetch = _int(tget("web_fetch_requests"))
     details = get("output_tokens_details")
     output = _int(get("output_tokens"))
-    reasoning = _int(_fields_of(details).get("thinking_tokens")) if details is not None else 0
+    reasoning = _int(fields_of(details).get("thinking_tokens")) if details is not None else 0
     return Usage(
         input_tokens=_int(get("input_tokens")),
         cache_read_tokens=_int(get("cache_read_input_tokens")),
@@ -173,7 +161,7 @@ class _MessageStreamWatcher(streams.Watcher):
             for source in (self.start_usage, self.delta_usage):
                 if source is None:
                     continue
-                data = _fields_of(source)
+                data = fields_of(source)
                 for key, value in data.items():
                     if value is not None:
                         merged[key] = value

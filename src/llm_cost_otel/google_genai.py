@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from opentelemetry import trace
 
 from . import streams
+from ._fields import fields_of
 from ._safety import log_once
 from .calls import BatchResults, Call, remember
 from .instrumentation import CostInstrumentor, observing
@@ -48,8 +49,13 @@ _CONFIG_PARAMS = {
 }
 
 
+# isinstance() with `int | float` builds a union object on every call: keep the tuples ready.
+_NUMBER = (int, float)
+_PARAM_TYPES = (int, float, list, tuple)
+
+
 def _n(value: Any) -> int:
-    return int(value) if isinstance(value, int | float) and value > 0 else 0
+    return int(value) if isinstance(value, _NUMBER) and value > 0 else 0
 
 
 def _get(obj: Any, name: str) -> Any:
@@ -71,17 +77,17 @@ def usage_from_gemini(metadata: Any, web_searches: int = 0) -> Usage:
     ``prompt_token_count`` includes cached tokens (``cached_content_token_count``) and
     excludes tool-use prompt tokens, which are billed as input too. Thinking
     (``thoughts_token_count``) is billed as output and not part of ``candidates_token_count``.
+    The Live API names its output ``response_*`` instead of ``candidates_*``.
     """
-    prompt = _n(_get(metadata, "prompt_token_count"))
-    cached = min(_n(_get(metadata, "cached_content_token_count")), prompt)
-    tool_use = _n(_get(metadata, "tool_use_prompt_token_count"))
-    thoughts = _n(_get(metadata, "thoughts_token_count"))
-    candidates = _n(_get(metadata, "candidates_token_count")) or _n(_get(metadata, "response_token_count"))
-    audio_out = _modality_count(
-        _get(metadata, "candidates_tokens_details") or _get(metadata, "response_tokens_details"), "AUDIO"
-    )
-    audio_prompt = _modality_count(_get(metadata, "prompt_tokens_details"), "AUDIO")
-    audio_cached = min(_modality_count(_get(metadata, "cache_tokens_details"), "AUDIO"), cached)
+    get = fields_of(metadata).get
+    prompt = _n(get("prompt_token_count"))
+    cached = min(_n(get("cached_content_token_count")), prompt)
+    tool_use = _n(get("tool_use_prompt_token_count"))
+    thoughts = _n(get("thoughts_token_count"))
+    candidates = _n(get("candidates_token_count")) or _n(get("response_token_count"))
+    audio_out = _modality_count(get("candidates_tokens_details") or get("response_tokens_details"), "AUDIO")
+    audio_prompt = _modality_count(get("prompt_tokens_details"), "AUDIO")
+    audio_cached = min(_modality_count(get("cache_tokens_details"), "AUDIO"), cached)
     uncached_input = prompt - cached + tool_use
     return Usage(
         input_tokens=uncached_input,
@@ -236,7 +242,7 @@ def _request(models: Any, operation: str, kwargs: dict[str, Any], stream: bool =
     if config is not None:
         for field, name in _CONFIG_PARAMS.items():
             value = _get(config, field)
-            if isinstance(value, int | float | list | tuple) and not isinstance(value, bool):
+            if isinstance(value, _PARAM_TYPES) and not isinstance(value, bool):
                 params[name] = value
     address, port = _server(models)
     system = _get(config, "system_instruction") if config is not None else None
@@ -587,7 +593,7 @@ def _interaction_request(instance: Any, kwargs: dict[str, Any]) -> Request:
     params = {}
     for field, name in _CONFIG_PARAMS.items():
         value = _get(config, field) if config is not None else None
-        if isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(value, _NUMBER) and not isinstance(value, bool):
             params[name] = value
     server = str(getattr(getattr(instance, "sdk_configuration", None), "server_url", "") or "")
     return Request(

@@ -86,13 +86,13 @@ class CostInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 self._patches.append((owner, name, leftover))
                 continue
             patch = _Patch(wrapper)
-            wrapt.wrap_function_wrapper(owner, name, patch)
+            wrapt.wrap_object(owner, name, wrapt.FunctionWrapper, (wrapper, patch.switch))
             self._patches.append((owner, name, patch))
 
     def _uninstrument(self, **kwargs: Any) -> None:
         for owner, name, patch in reversed(getattr(self, "_patches", [])):
             current = owner.__dict__.get(name)
-            if getattr(current, "_self_wrapper", None) is patch:
+            if _is_ours(current, patch):
                 setattr(owner, name, current.__wrapped__)
             else:
                 # Another library wrapped over ours: leave its wrapper in place, make ours a
@@ -110,25 +110,40 @@ def _in_chain(current: Any, patch: _Patch) -> bool:
     for _ in range(64):
         if current is None:
             return False
-        if getattr(current, "_self_wrapper", None) is patch:
+        if _is_ours(current, patch):
             return True
         current = getattr(current, "__wrapped__", None)
     return False
 
 
-class _Patch:
-    """Our wrapper as installed, with a switch to make it a pass-through."""
+def _is_ours(current: Any, patch: _Patch) -> bool:
+    return (
+        getattr(current, "_self_wrapper", None) is patch.wrapper
+        and getattr(current, "_self_enabled", None) is patch.switch
+    )
 
-    __slots__ = ("enabled", "wrapper")
+
+class _Patch:
+    """Our wrapper as installed, with a switch to make it a pass-through.
+
+    The switch is wrapt's ``enabled`` callable, checked in C on every call: the bound
+    ``__len__`` of a one-item list (true while enabled, emptied to disable), so no Python
+    frame runs in front of the wrapper."""
+
+    __slots__ = ("_flag", "switch", "wrapper")
 
     def __init__(self, wrapper: Callable[..., Any]) -> None:
         self.wrapper = wrapper
-        self.enabled = True
+        self._flag: list[bool] = [True]
+        self.switch = self._flag.__len__
 
-    def __call__(self, wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if self.enabled:
-            return self.wrapper(wrapped, instance, args, kwargs)
-        return wrapped(*args, **kwargs)
+    @property
+    def enabled(self) -> bool:
+        return bool(self._flag)
+
+    @enabled.setter
+    def enabled(self, value: bool) -> None:
+        self._flag[:] = [True] if value else []
 
 
 _leftovers: dict[tuple[Any, str], _Patch] = {}

@@ -70,7 +70,6 @@ COST_COMPONENT_ATTRS = {
     "cache_write": "llm_cost.usd.cache_write",
     "request_fees": "llm_cost.usd.request_fees",
 }
-COST_INPUT, COST_OUTPUT, COST_CACHE_READ, COST_CACHE_WRITE, COST_REQUEST_FEES = COST_COMPONENT_ATTRS.values()
 COST_CACHE_SAVINGS = "llm_cost.usd.cache_savings"
 PRICE_SOURCE = "llm_cost.price.source"
 PRICE_MODEL = "llm_cost.price.model"
@@ -446,17 +445,9 @@ class Telemetry:
                     attrs[attr] = value
         if cost is not None:
             attrs[COST_TOTAL] = cost.total
-            # a missing component is $0: fewer attributes per span
-            if cost.input:
-                attrs[COST_INPUT] = cost.input
-            if cost.output:
-                attrs[COST_OUTPUT] = cost.output
-            if cost.cache_read:
-                attrs[COST_CACHE_READ] = cost.cache_read
-            if cost.cache_write:
-                attrs[COST_CACHE_WRITE] = cost.cache_write
-            if cost.request_fees:
-                attrs[COST_REQUEST_FEES] = cost.request_fees
+            for component, usd in cost.components():
+                if usd:  # a missing component is $0: fewer attributes per span
+                    attrs[COST_COMPONENT_ATTRS[component]] = usd
             if cost.cache_savings:
                 attrs[COST_CACHE_SAVINGS] = cost.cache_savings
             attrs[PRICE_SOURCE] = cost.source

@@ -21,6 +21,7 @@ from opentelemetry.context import Context
 from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation, get_meter, get_meter_provider
 from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
 
+from ._safety import log_once
 from .usage import Cost, Usage
 from .version import __version__
 
@@ -195,9 +196,6 @@ class Totals:
         self._lock = threading.Lock()
         self._pending: deque[tuple[Any, float, dict[str, Any], Context | None]] = deque()
 
-    def add(self, metric: str, attributes: dict[str, Any], amount: float) -> None:
-        self.add_many((((metric, id(attributes)), attributes, amount),))
-
     def add_many(self, items: Iterable[tuple[tuple[str, int], dict[str, Any], float]]) -> None:
         """One call's counter updates, under one lock acquisition; each item is
         ((metric, id(attributes)), attributes, amount)."""
@@ -229,8 +227,6 @@ class Totals:
             try:
                 histogram.record(value, attributes, context)
             except Exception:
-                from ._safety import log_once
-
                 log_once("histogram.record")
 
     def callback(self, metric: str) -> Callable[[CallbackOptions], Iterable[Observation]]:
@@ -255,7 +251,7 @@ class _Series:
     attribution), built once: the base set and its variants by token type and cost
     component, each with its ``Totals`` key, so a call does no dict or key building."""
 
-    __slots__ = ("base", "base_key", "costs", "savings_key", "token_input", "token_output", "tokens", "unpriced_key")
+    __slots__ = ("base", "costs", "savings_key", "token_input", "token_output", "tokens", "unpriced_key")
 
     def __init__(self, base: dict[str, Any]) -> None:
         def keyed(metric: str, attrs: dict[str, Any]) -> tuple[tuple[str, int], dict[str, Any]]:
@@ -565,8 +561,6 @@ def write_rollup(span: trace.Span, run: Run) -> None:
             attrs[ROLLUP_PREFIX + name] = value
         span.set_attributes(attrs)
     except Exception:
-        from ._safety import log_once
-
         log_once("write_rollup")
 
 

@@ -7,10 +7,28 @@ call after its rates are resolved is a handful of multiplications.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from typing import NamedTuple
 
 from ..usage import Cost, Usage
 
 PER_MILLION = 1_000_000.0
+
+
+class BilledRates(NamedTuple):
+    """The rate each usage field is billed at, with a rate set's fallbacks applied."""
+
+    input: float
+    input_audio: float
+    cache_read: float
+    cache_read_audio: float
+    cache_write_5m: float
+    cache_write_1h: float
+    output: float
+    output_audio: float
+    output_image: float
+    input_character: float
+    web_search: float
+    web_fetch: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,32 +49,29 @@ class RateSet:
     """USD per generated image."""
     input_character: float | None = None
     """USD per billable input character (Vertex AI's legacy text embeddings)."""
-    effective: tuple[float, ...] = field(init=False, repr=False, compare=False, default=())
-    """The rate each usage field is billed at, with the fallbacks applied (derived, once)."""
+    effective: BilledRates = field(init=False, repr=False, compare=False)
+    """Derived once from the rates above, so pricing a call applies no fallbacks."""
 
     def __post_init__(self) -> None:
         input_rate = self.input or 0.0
         audio_rate = self.input_audio if self.input_audio is not None else input_rate
         read_rate = self.cache_read if self.cache_read is not None else input_rate
-        read_audio_rate = self.cache_read_audio if self.cache_read_audio is not None else read_rate
-        # A provider that does not price 1h writes separately bills them like 5m writes.
         write_5m_rate = self.cache_write_5m if self.cache_write_5m is not None else input_rate
-        write_1h_rate = self.cache_write_1h if self.cache_write_1h is not None else write_5m_rate
         output_rate = self.output or 0.0
-        output_audio_rate = self.output_audio if self.output_audio is not None else output_rate
-        effective = (
-            input_rate,
-            audio_rate,
-            read_rate,
-            read_audio_rate,
-            write_5m_rate,
-            write_1h_rate,
-            output_rate,
-            output_audio_rate,
-            self.output_image or 0.0,
-            self.input_character or 0.0,
-            self.web_search or 0.0,
-            self.web_fetch or 0.0,
+        effective = BilledRates(
+            input=input_rate,
+            input_audio=audio_rate,
+            cache_read=read_rate,
+            cache_read_audio=self.cache_read_audio if self.cache_read_audio is not None else read_rate,
+            cache_write_5m=write_5m_rate,
+            # A provider that does not price 1h writes separately bills them like 5m writes.
+            cache_write_1h=self.cache_write_1h if self.cache_write_1h is not None else write_5m_rate,
+            output=output_rate,
+            output_audio=self.output_audio if self.output_audio is not None else output_rate,
+            output_image=self.output_image or 0.0,
+            input_character=self.input_character or 0.0,
+            web_search=self.web_search or 0.0,
+            web_fetch=self.web_fetch or 0.0,
         )
         object.__setattr__(self, "effective", effective)
 
@@ -114,34 +129,20 @@ class Rates:
         return chosen
 
     def cost(self, usage: Usage) -> Cost:
-        r = self.rates_for(usage.total_input_tokens) if self.tiers else self.base
-        (
-            input_rate,
-            audio_rate,
-            read_rate,
-            read_audio_rate,
-            write_5m_rate,
-            write_1h_rate,
-            output_rate,
-            output_audio_rate,
-            image_rate,
-            character_rate,
-            search_rate,
-            fetch_rate,
-        ) = r.effective
+        r = (self.rates_for(usage.total_input_tokens) if self.tiers else self.base).effective
         u = usage
         out_audio = min(u.output_audio_tokens, u.output_tokens)
         audio = min(u.input_audio_tokens, u.input_tokens)
         read_audio = min(u.cache_read_audio_tokens, u.cache_read_tokens)
         plain_read = u.cache_read_tokens - read_audio
-        savings = plain_read * (input_rate - read_rate) + read_audio * (audio_rate - read_audio_rate)
+        savings = plain_read * (r.input - r.cache_read) + read_audio * (r.input_audio - r.cache_read_audio)
         # positional: a frozen dataclass's keyword __init__ costs twice as much
         return Cost(
-            (u.input_tokens - audio) * input_rate + audio * audio_rate + u.input_characters * character_rate,
-            (u.output_tokens - out_audio) * output_rate + out_audio * output_audio_rate + u.output_images * image_rate,
-            plain_read * read_rate + read_audio * read_audio_rate,
-            u.cache_write_5m_tokens * write_5m_rate + u.cache_write_1h_tokens * write_1h_rate,
-            u.web_search_requests * search_rate + u.web_fetch_requests * fetch_rate,
+            (u.input_tokens - audio) * r.input + audio * r.input_audio + u.input_characters * r.input_character,
+            (u.output_tokens - out_audio) * r.output + out_audio * r.output_audio + u.output_images * r.output_image,
+            plain_read * r.cache_read + read_audio * r.cache_read_audio,
+            u.cache_write_5m_tokens * r.cache_write_5m + u.cache_write_1h_tokens * r.cache_write_1h,
+            u.web_search_requests * r.web_search + u.web_fetch_requests * r.web_fetch,
             self.source,
             self.model,
             self.version,

@@ -700,3 +700,33 @@ def test_usage_fields_the_sdk_does_not_declare_are_still_read() -> None:
     assert "output_tokens_details" not in vars(usage)  # what makes this case different
     parsed = usage_from_anthropic(usage)
     assert (parsed.input_tokens, parsed.output_tokens, parsed.reasoning_tokens) == (10, 50, 30)
+
+
+def test_server_port_goes_with_the_address_default_or_explicit(otel: Any) -> None:
+    # semconv: server.port is conditionally required whenever server.address is set
+    def ok(request: httpx2.Request) -> httpx2.Response:
+        return json_response(message_json(model=HAIKU, usage={"input_tokens": 1, "output_tokens": 1}))
+
+    for base_url in (None, "http://127.0.0.1:8123", "http://llm-proxy.internal", "https://llm-proxy.internal:8443/"):
+        kwargs = {} if base_url is None else {"base_url": base_url}
+        anthropic_client(ok, **kwargs).messages.create(model="claude-haiku-4-5", max_tokens=5, messages=MSGS)
+    assert [(s.attributes["server.address"], s.attributes["server.port"]) for s in otel.chat_spans()] == [
+        ("api.anthropic.com", 443),
+        ("127.0.0.1", 8123),
+        ("llm-proxy.internal", 80),
+        ("llm-proxy.internal", 8443),
+    ]
+
+
+def test_uncached_input_is_left_to_the_partition_on_the_span(otel: Any) -> None:
+    # gen_ai.usage.input_tokens minus the cache reads and writes: one attribute less per span
+    usage = {"input_tokens": 40, "output_tokens": 2, "cache_read_input_tokens": 900, "cache_creation_input_tokens": 60}
+    anthropic_client(lambda r: json_response(message_json(model=HAIKU, usage=usage))).messages.create(
+        model="claude-haiku-4-5", max_tokens=5, messages=MSGS
+    )
+    (span,) = otel.chat_spans()
+    a = span.attributes
+    assert "llm_cost.tokens.input" not in a
+    uncached = a["gen_ai.usage.input_tokens"] - a["gen_ai.usage.cache_read.input_tokens"]
+    assert uncached - a["gen_ai.usage.cache_write.input_tokens"] == 40
+    assert a["llm_cost.tokens.cache_write_5m"] == 60

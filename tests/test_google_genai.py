@@ -536,3 +536,23 @@ def test_flex_service_tier_changes_the_price(otel: Any) -> None:
     assert flex.attributes["llm_cost.price.tier"] == "flex"
     assert flex.attributes["gen_ai.usage.cost"] == pytest.approx(per_million(2000, 0.25) + per_million(1000, 4.50))
     assert standard.attributes["gen_ai.usage.cost"] == pytest.approx(per_million(2000, 0.50) + per_million(1000, 9.00))
+
+
+def test_server_address_and_port_follow_the_base_url(otel: Any) -> None:
+    def ok(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, json=response_json())
+
+    default = gemini_client(ok)  # held: a dropped genai.Client closes its HTTP client
+    default.models.generate_content(model="gemini-2.5-flash", contents="hi")
+    local = genai.Client(
+        api_key="AIza-test-SECRET",
+        http_options=types.HttpOptions(
+            base_url="http://127.0.0.1:8124/", client_args={"transport": httpx2.MockTransport(ok)}
+        ),
+    )
+    local.models.generate_content(model="gemini-2.5-flash", contents="hi")
+    spans = otel.spans("generate_content")
+    assert [(s.attributes["server.address"], s.attributes["server.port"]) for s in spans] == [
+        ("generativelanguage.googleapis.com", 443),
+        ("127.0.0.1", 8124),
+    ]

@@ -38,7 +38,7 @@ __all__ = ["AnthropicInstrumentor", "usage_from_anthropic"]
 
 _INSTRUMENTS = ("anthropic >= 2.10, < 3",)
 _MESSAGES_URLS = frozenset({"/v1/messages", "/v1/messages?beta=true"})
-_PARAMS = ("max_tokens", "temperature", "top_p", "top_k", "stop_sequences")
+_PARAMS = frozenset({"max_tokens", "temperature", "top_p", "top_k", "stop_sequences"})
 # isinstance() with `int | float` builds a union object on every call: keep the tuples ready.
 _PARAM_TYPES = (int, float, list, tuple)
 _SEQUENCES = (list, tuple)
@@ -236,7 +236,8 @@ def _plan(client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[R
     model = body.get("model")
     if isinstance(extra, dict) and isinstance(extra.get("model"), str):
         model = extra["model"]
-    params = {k: body[k] for k in _PARAMS if isinstance(body.get(k), _PARAM_TYPES)}
+    # the intersection runs in C: only the parameters the request sets are looked at
+    params = {k: body[k] for k in _PARAMS.intersection(body) if isinstance(body[k], _PARAM_TYPES)}
     messages = body.get("messages")
     return Request(
         provider=provider,
@@ -261,7 +262,9 @@ def _server(base_url: Any) -> tuple[str | None, int | None]:
     if entry is None or entry[0] is not base_url:
         if len(_servers) > 256:
             _servers.clear()
-        entry = _servers[id(base_url)] = (base_url, base_url.host, base_url.port)
+        # semconv wants server.port whenever server.address is set: the scheme's default if unset
+        port = base_url.port or {"https": 443, "http": 80}.get(base_url.scheme)
+        entry = _servers[id(base_url)] = (base_url, base_url.host, port)
     return entry[1], entry[2]
 
 

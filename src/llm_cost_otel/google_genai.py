@@ -103,19 +103,31 @@ def usage_from_gemini(metadata: Any, web_searches: int = 0) -> Usage:
 
 def _web_searches(response: Any, model: str) -> int:
     """Grounding with Google Search: Gemini 2.x bills per grounded prompt, Gemini 3 per query."""
+    return _searches_billed(_search_queries(_get(response, "candidates")), model)
+
+
+def _search_queries(candidates: Any) -> int:
     queries = 0
-    for candidate in _get(response, "candidates") or ():
+    for candidate in candidates or ():
         grounding = _get(candidate, "grounding_metadata")
         if grounding is not None:
             queries += len(_get(grounding, "web_search_queries") or ())
+    return queries
+
+
+def _searches_billed(queries: int, model: str) -> int:
     if not queries:
         return 0
     return queries if "gemini-3" in model else 1
 
 
 def _finish_reasons(response: Any) -> tuple[str, ...] | None:
+    return _reasons_of(_get(response, "candidates"))
+
+
+def _reasons_of(candidates: Any) -> tuple[str, ...] | None:
     reasons = []
-    for candidate in _get(response, "candidates") or ():
+    for candidate in candidates or ():
         reason = _get(candidate, "finish_reason")
         if reason is not None:
             reasons.append(str(getattr(reason, "value", reason)).lower())
@@ -128,14 +140,21 @@ def _traffic_type(metadata: Any) -> str | None:
 
 
 def _outcome_from_response(response: Any, request_model: str) -> Outcome:
-    metadata = _get(response, "usage_metadata")
-    model = _get(response, "model_version") or request_model
+    fields = fields_of(response)  # one read of the response's fields, not one getattr each
+    metadata = fields.get("usage_metadata")
+    response_model = fields.get("model_version")
+    candidates = fields.get("candidates")
+    usage = tier = None
+    if metadata is not None:
+        searches = _searches_billed(_search_queries(candidates), response_model or request_model)
+        usage = usage_from_gemini(metadata, searches)
+        tier = _traffic_type(metadata)
     return Outcome(
-        usage=usage_from_gemini(metadata, _web_searches(response, model)) if metadata is not None else None,
-        response_model=_get(response, "model_version"),
-        response_id=_get(response, "response_id"),
-        finish_reasons=_finish_reasons(response),
-        service_tier=_traffic_type(metadata) if metadata is not None else None,
+        usage=usage,
+        response_model=response_model,
+        response_id=fields.get("response_id"),
+        finish_reasons=_reasons_of(candidates),
+        service_tier=tier,
         output_messages=lambda: _output_messages(response),
     )
 

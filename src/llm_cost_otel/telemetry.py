@@ -77,8 +77,9 @@ PRICE_MODEL = "llm_cost.price.model"
 PRICE_VERSION = "llm_cost.price.version"
 UNPRICED = "unpriced"
 USAGE_UNKNOWN = "llm_cost.usage_unknown"
+# Usage fields most calls leave at 0 (checked together before any is written). Uncached
+# input is not written: it is gen_ai.usage.input_tokens less the cache reads and writes.
 USAGE_DETAIL_ATTRS = {
-    "input_tokens": "llm_cost.tokens.input",
     "cache_write_5m_tokens": "llm_cost.tokens.cache_write_5m",
     "cache_write_1h_tokens": "llm_cost.tokens.cache_write_1h",
     "web_search_requests": "llm_cost.requests.web_search",
@@ -86,6 +87,7 @@ USAGE_DETAIL_ATTRS = {
     "input_characters": "llm_cost.characters.input",
     "output_images": "llm_cost.images.output",
 }
+USD_INPUT, USD_OUTPUT, USD_CACHE_READ, USD_CACHE_WRITE, USD_REQUEST_FEES = COST_COMPONENT_ATTRS.values()
 BATCH = "llm_cost.batch"
 SERVICE_TIER = "llm_cost.service_tier"
 PRICE_TIER = "llm_cost.price.tier"
@@ -164,6 +166,10 @@ class Outcome:
     """The request was billed but its usage could not be read (counted as unpriced, never $0)."""
 
 
+def _has_unit_counts(usage: Usage) -> bool:
+    return bool(usage.web_search_requests or usage.web_fetch_requests or usage.input_characters or usage.output_images)
+
+
 def _parse_keys(value: str | None) -> frozenset[str]:
     return frozenset(k.strip() for k in (value or "").split(",") if k.strip())
 
@@ -176,64 +182,63 @@ def capture_content_enabled() -> bool:
 class Totals:
     """Per meter provider: cumulative counter values, and histogram points not yet recorded.
 
-    Counters: summed here per (metric, attribute set) and reported by observable counters at
-    collection time. Keyed by ``id()`` of the cached attribute dict (cheap; no hashing of
-    attributes per call). The dict is held alongside its value, so its id cannot be reused;
-    equal sets held under different ids (after a cache reset) are merged when observed.
+    Counters: each ``_Series`` holds its own running sums (a list indexed by ``COUNTER_SLOTS``)
+    that a call adds to under one lock; observable counters report every registered series'
+    non-zero sums at collection time. No dict lookups, key or tuple building per call. Equal
+    attribute sets from different series (a second ``instrument()`` on the provider, a cache
+    reset) are merged when observed.
 
-    Histogram points: a call queues them (a deque append) and the first of our observable
-    callbacks records the queue into the SDK when the meter provider collects, before the
-    collection reads the histograms. So every point, with its exemplar context, is in the
-    collection that follows its call, as if recorded synchronously, and the SDK's per-point
-    work (~10 us: validating and hashing attributes, the exemplar offer) runs in a batch off
-    the request path. A provider that never collects gets the queue recorded every
-    ``MAX_PENDING`` points, so the queue stays bounded."""
+    Histogram points: a call queues one deferred recording (a deque append) and the first of
+    our observable callbacks runs the queue into the SDK when the meter provider collects,
+    before the collection reads the histograms. So every point, with its exemplar context, is
+    in the collection that follows its call, as if recorded synchronously, and the SDK's
+    per-point work (~10 us: validating and hashing attributes, the exemplar offer) runs in a
+    batch off the request path. A provider that never collects gets the queue run every
+    ``MAX_PENDING`` entries, so the queue stays bounded."""
 
     MAX_PENDING = 4096
 
     def __init__(self) -> None:
-        self._values: dict[tuple[str, int], list[Any]] = {}
-        self._lock = threading.Lock()
-        self._pending: deque[tuple[Any, float, dict[str, Any], Context | None]] = deque()
+        self.lock = threading.Lock()
+        self._series: list[_Series] = []
+        self._pending: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
 
-    def add_many(self, items: Iterable[tuple[tuple[str, int], dict[str, Any], float]]) -> None:
-        """One call's counter updates, under one lock acquisition; each item is
-        ((metric, id(attributes)), attributes, amount)."""
-        values = self._values
-        with self._lock:
-            for key, attributes, amount in items:
-                entry = values.get(key)
-                if entry is None:
-                    values[key] = [attributes, amount]
-                else:
-                    entry[1] += amount
+    def register(self, series: _Series) -> None:
+        with self.lock:
+            self._series.append(series)
 
     def record(self, histogram: Any, value: float, attributes: dict[str, Any], context: Context | None = None) -> None:
         """Queue a histogram point (recorded at the next collection)."""
+        self.defer(histogram.record, (value, attributes, context))
+
+    def defer(self, record: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        """Queue ``record(*args)``, a recording into the metrics SDK, for the next collection."""
         pending = self._pending
-        pending.append((histogram, value, attributes, context))
+        pending.append((record, args))
         if len(pending) > self.MAX_PENDING:
             self.drain()
 
     def drain(self) -> None:
-        """Record every queued histogram point into the SDK. Safe from any thread: deque
-        pops are atomic, so each point is recorded exactly once."""
+        """Run every queued recording. Safe from any thread: deque pops are atomic, so each
+        is run exactly once."""
         pop = self._pending.popleft
         while True:
             try:
-                histogram, value, attributes, context = pop()
+                record, args = pop()
             except IndexError:
                 return
             try:
-                histogram.record(value, attributes, context)
+                record(*args)
             except Exception:
                 log_once("histogram.record")
 
     def callback(self, metric: str) -> Callable[[CallbackOptions], Iterable[Observation]]:
+        slots = tuple(i for i, (name, _, _) in enumerate(COUNTER_SLOTS) if name == metric)
+
         def observe(options: CallbackOptions) -> Iterable[Observation]:
             self.drain()
-            with self._lock:
-                items = [(attrs, value) for (name, _), (attrs, value) in self._values.items() if name == metric]
+            with self.lock:
+                items = [(s.attributes[i], s.sums[i]) for s in self._series for i in slots if s.sums[i]]
             merged: dict[tuple[tuple[str, Any], ...], list[Any]] = {}
             for attrs, value in items:
                 k = tuple(sorted(attrs.items()))
@@ -246,28 +251,31 @@ class Totals:
         return observe
 
 
-class _Series:
-    """The metric attribute sets of one (provider, operation, model, response model,
-    attribution), built once: the base set and its variants by token type and cost
-    component, each with its ``Totals`` key, so a call does no dict or key building."""
+# The counters every series keeps, as (metric, distinguishing attribute, its value); the
+# indices below are where record_metrics adds.
+COUNTER_SLOTS = (
+    *((TOKENS_METRIC, LLM_TOKEN_TYPE, t) for t in ("input", "cache_read", "cache_write", "output")),
+    *((COST_METRIC, COMPONENT, c) for c in COST_COMPONENT_ATTRS),
+    (SAVINGS_METRIC, None, None),
+    (UNPRICED_METRIC, None, None),
+)
+_SAVINGS_SLOT = COUNTER_SLOTS.index((SAVINGS_METRIC, None, None))
+_UNPRICED_SLOT = COUNTER_SLOTS.index((UNPRICED_METRIC, None, None))
 
-    __slots__ = ("base", "costs", "savings_key", "token_input", "token_output", "tokens", "unpriced_key")
+
+class _Series:
+    """The metrics of one (provider, operation, model, response model, attribution), built
+    once: the base attribute set, the token-type sets of the token histogram, and one
+    attribute set and running sum per counter slot."""
+
+    __slots__ = ("attributes", "base", "sums", "token_input", "token_output")
 
     def __init__(self, base: dict[str, Any]) -> None:
-        def keyed(metric: str, attrs: dict[str, Any]) -> tuple[tuple[str, int], dict[str, Any]]:
-            return (metric, id(attrs)), attrs
-
         self.base = base
         self.token_input = {**base, TOKEN_TYPE: "input"}
         self.token_output = {**base, TOKEN_TYPE: "output"}
-        # in Usage order: uncached input, cache read, cache write, output
-        self.tokens = tuple(
-            keyed(TOKENS_METRIC, {**base, LLM_TOKEN_TYPE: t}) for t in ("input", "cache_read", "cache_write", "output")
-        )
-        # in Cost.components() order
-        self.costs = tuple(keyed(COST_METRIC, {**base, COMPONENT: c}) for c in COST_COMPONENT_ATTRS)
-        self.savings_key = (SAVINGS_METRIC, id(base))
-        self.unpriced_key = (UNPRICED_METRIC, id(base))
+        self.attributes = tuple({**base, key: value} if key else base for _, key, value in COUNTER_SLOTS)
+        self.sums: list[float] = [0] * len(COUNTER_SLOTS)
 
 
 def drain_pending() -> None:
@@ -339,7 +347,7 @@ class Telemetry:
             description="Time to receive the first chunk of a streamed response",
             explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
         )
-        # Counters are summed in-process and observed at collection time: a dict update per
+        # Counters are summed in-process and observed at collection time: a few list adds per
         # call instead of a trip through the metrics SDK per point (the SDK's synchronous
         # counters cost ~10 us a point). Same names, units and cumulative semantics.
         self.totals = _totals_for(meter_provider, meter)
@@ -422,7 +430,7 @@ class Telemetry:
         if outcome.response_id:
             attrs[RESPONSE_ID] = outcome.response_id
         if outcome.finish_reasons:
-            attrs[FINISH_REASONS] = list(outcome.finish_reasons)
+            attrs[FINISH_REASONS] = outcome.finish_reasons  # the SDK stores a tuple copy
         if outcome.service_tier:
             attrs[SERVICE_TIER] = outcome.service_tier
         if outcome.price_tier:
@@ -435,15 +443,24 @@ class Telemetry:
             attrs[CACHE_WRITE_TOKENS] = usage.cache_write_tokens
             if usage.reasoning_tokens:
                 attrs[REASONING_TOKENS] = usage.reasoning_tokens
-            for name, attr in USAGE_DETAIL_ATTRS.items():
-                value = getattr(usage, name)
-                if value:
-                    attrs[attr] = value
+            if usage.cache_write_5m_tokens or usage.cache_write_1h_tokens or _has_unit_counts(usage):
+                for name, attr in USAGE_DETAIL_ATTRS.items():
+                    value = getattr(usage, name)
+                    if value:
+                        attrs[attr] = value
         if cost is not None:
             attrs[COST_TOTAL] = cost.total
-            for component, usd in cost.components():
-                if usd:  # a missing component is $0: fewer attributes per span
-                    attrs[COST_COMPONENT_ATTRS[component]] = usd
+            # a missing component is $0: fewer attributes per span
+            if cost.input:
+                attrs[USD_INPUT] = cost.input
+            if cost.output:
+                attrs[USD_OUTPUT] = cost.output
+            if cost.cache_read:
+                attrs[USD_CACHE_READ] = cost.cache_read
+            if cost.cache_write:
+                attrs[USD_CACHE_WRITE] = cost.cache_write
+            if cost.request_fees:
+                attrs[USD_REQUEST_FEES] = cost.request_fees
             if cost.cache_savings:
                 attrs[COST_CACHE_SAVINGS] = cost.cache_savings
             attrs[PRICE_SOURCE] = cost.source
@@ -497,37 +514,61 @@ class Telemetry:
         exemplar per call is enough to get from a metric to its spans)."""
         totals = self.totals
         series = self._series(request, outcome.response_model, attribution)
-        base = series.base
-        if duration_s is not None:
-            attrs = base
+        usage = outcome.usage
+        input_tokens = output_tokens = 0
+        if usage is not None:
+            input_tokens = usage.total_input_tokens
+            output_tokens = usage.output_tokens
+        if duration_s is not None or input_tokens or output_tokens:
+            attrs = series.base
             if outcome.error is not None or outcome.error_type:
                 error_type = outcome.error_type or type(outcome.error).__qualname__
                 attrs = self.metric_attributes(request, outcome.response_model, attribution, error_type)
-            totals.record(self.duration, duration_s, attrs, context)
-        usage = outcome.usage
+            totals.defer(self._record_points, (series, attrs, duration_s, input_tokens, output_tokens, context))
+        sums = series.sums
         if usage is None:
             if outcome.usage_unknown:
-                totals.add_many(((series.unpriced_key, base, 1),))
+                with totals.lock:
+                    sums[_UNPRICED_SLOT] += 1
             return
-        input_tokens = usage.total_input_tokens
-        output_tokens = usage.output_tokens
-        if input_tokens:
-            totals.record(self.token_usage, input_tokens, series.token_input)
-        if output_tokens:
-            totals.record(self.token_usage, output_tokens, series.token_output)
-        counts = (usage.input_tokens, usage.cache_read_tokens, usage.cache_write_tokens, output_tokens)
-        adds: list[tuple[tuple[str, int], dict[str, Any], float]] = [
-            (key, attrs, n) for (key, attrs), n in zip(series.tokens, counts, strict=True) if n
-        ]
-        if cost is None:
-            if usage.total_tokens or usage.input_characters or usage.output_images or usage.web_search_requests:
-                adds.append((series.unpriced_key, base, 1))
-        else:
-            dollars = (cost.input, cost.output, cost.cache_read, cost.cache_write, cost.request_fees)
-            adds += [(key, attrs, usd) for (key, attrs), usd in zip(series.costs, dollars, strict=True) if usd]
-            if cost.cache_savings:
-                adds.append((series.savings_key, base, cost.cache_savings))
-        totals.add_many(adds)
+        # slots in COUNTER_SLOTS order; adding 0 is harmless (zero sums are never reported)
+        with totals.lock:
+            sums[0] += usage.input_tokens
+            sums[1] += usage.cache_read_tokens
+            sums[2] += usage.cache_write_5m_tokens + usage.cache_write_1h_tokens
+            sums[3] += output_tokens
+            if cost is not None:
+                sums[4] += cost.input
+                sums[5] += cost.output
+                sums[6] += cost.cache_read
+                sums[7] += cost.cache_write
+                sums[8] += cost.request_fees
+                sums[_SAVINGS_SLOT] += cost.cache_savings
+            elif usage.total_tokens or usage.input_characters or usage.output_images or usage.web_search_requests:
+                sums[_UNPRICED_SLOT] += 1
+
+    def _record_points(
+        self,
+        series: _Series,
+        attrs: dict[str, Any],
+        duration_s: float | None,
+        input_tokens: int,
+        output_tokens: int,
+        context: Context | None,
+    ) -> None:
+        """A call's histogram points, run by ``Totals.drain``; one failing point keeps the rest."""
+        if duration_s is not None:
+            try:
+                self.duration.record(duration_s, attrs, context)
+            except Exception:
+                log_once("histogram.record")
+        try:
+            if input_tokens:
+                self.token_usage.record(input_tokens, series.token_input)
+            if output_tokens:
+                self.token_usage.record(output_tokens, series.token_output)
+        except Exception:
+            log_once("histogram.record")
 
     def _series(
         self, request: Request, response_model: str | None, attribution: tuple[tuple[str, Any], ...]
@@ -540,6 +581,7 @@ class Telemetry:
             series = self._series_cache[key] = _Series(
                 self.metric_attributes(request, response_model, attribution, None)
             )
+            self.totals.register(series)
         return series
 
     def record_first_chunk(

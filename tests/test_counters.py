@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+import llm_cost_otel
 from conftest import anthropic_client, json_response, message_json
 from llm_cost_otel import telemetry
 
@@ -87,3 +88,26 @@ def test_concurrent_calls_lose_no_counter_update(otel: Any) -> None:
     assert otel.metric_sum("llm_cost.tokens", **{"llm_cost.token.type": "input"}) == 30 * n
     assert otel.metric_sum("llm_cost.tokens", **{"llm_cost.token.type": "output"}) == 7 * n
     assert otel.metric_sum("llm_cost.usd") == pytest.approx(n * CALL_USD, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("usage", "unpriced"),
+    [
+        ({"input_tokens": 12, "output_tokens": 3}, 1),
+        # paid requests and nothing else are still something billed that we could not price
+        ({"input_tokens": 0, "output_tokens": 0, "server_tool_use": {"web_search_requests": 2}}, 1),
+        ({"input_tokens": 0, "output_tokens": 0, "server_tool_use": {"web_fetch_requests": 1}}, 1),
+        ({"input_tokens": 0, "output_tokens": 0}, 0),
+    ],
+)
+def test_the_unpriced_counter_and_a_tracked_run_agree_on_what_went_unpriced(
+    otel: Any, usage: dict[str, Any], unpriced: int
+) -> None:
+    model = "claude-nobody-has-priced-9"
+    client = anthropic_client(lambda r: json_response(message_json(model=model, usage=usage)))
+    with llm_cost_otel.track("job") as run:
+        client.messages.create(model=model, max_tokens=10, messages=MSGS)
+    assert run.calls == 1
+    assert run.unpriced_calls == unpriced
+    assert sum(p.value for p in otel.metric_points("llm_cost.unpriced")) == unpriced
+    assert otel.metric_points("llm_cost.usd") == []

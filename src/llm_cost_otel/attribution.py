@@ -47,9 +47,7 @@ class Run:
                 self.usage.add(usage)
             if cost is not None:
                 self.cost_usd += cost.total
-            elif usage_unknown or (
-                usage is not None and (usage.total_tokens or usage.input_characters or usage.output_images)
-            ):
+            elif usage_unknown or (usage is not None and not usage.is_empty):
                 self.unpriced_calls += 1
             if failed:
                 self.errors += 1

@@ -101,31 +101,19 @@ def usage_from_gemini(metadata: Any, web_searches: int = 0) -> Usage:
     )
 
 
-def _web_searches(response: Any, model: str) -> int:
+def _web_searches(candidates: Any, model: str) -> int:
     """Grounding with Google Search: Gemini 2.x bills per grounded prompt, Gemini 3 per query."""
-    return _searches_billed(_search_queries(_get(response, "candidates")), model)
-
-
-def _search_queries(candidates: Any) -> int:
     queries = 0
     for candidate in candidates or ():
         grounding = _get(candidate, "grounding_metadata")
         if grounding is not None:
             queries += len(_get(grounding, "web_search_queries") or ())
-    return queries
-
-
-def _searches_billed(queries: int, model: str) -> int:
     if not queries:
         return 0
     return queries if "gemini-3" in model else 1
 
 
-def _finish_reasons(response: Any) -> tuple[str, ...] | None:
-    return _reasons_of(_get(response, "candidates"))
-
-
-def _reasons_of(candidates: Any) -> tuple[str, ...] | None:
+def _finish_reasons(candidates: Any) -> tuple[str, ...] | None:
     reasons = []
     for candidate in candidates or ():
         reason = _get(candidate, "finish_reason")
@@ -146,14 +134,13 @@ def _outcome_from_response(response: Any, request_model: str) -> Outcome:
     candidates = fields.get("candidates")
     usage = tier = None
     if metadata is not None:
-        searches = _searches_billed(_search_queries(candidates), response_model or request_model)
-        usage = usage_from_gemini(metadata, searches)
+        usage = usage_from_gemini(metadata, _web_searches(candidates, response_model or request_model))
         tier = _traffic_type(metadata)
     return Outcome(
         usage=usage,
         response_model=response_model,
         response_id=fields.get("response_id"),
-        finish_reasons=_reasons_of(candidates),
+        finish_reasons=_finish_reasons(candidates),
         service_tier=tier,
         output_messages=lambda: _output_messages(response),
     )
@@ -208,7 +195,7 @@ class _ChunkWatcher(streams.Watcher):
         candidates = chunk.candidates
         if candidates:
             if candidates[0].finish_reason is not None:  # only the last chunk has one
-                self.finish = _finish_reasons(chunk)
+                self.finish = _finish_reasons(candidates)
             if self.content is not None:
                 self.content.extend(_output_messages(chunk) or ())
 
@@ -221,7 +208,7 @@ class _ChunkWatcher(streams.Watcher):
         usage = None
         tier = None
         if last is not None:
-            usage = usage_from_gemini(last.usage_metadata, _web_searches(last, self.model or request_model))
+            usage = usage_from_gemini(last.usage_metadata, _web_searches(last.candidates, self.model or request_model))
             tier = _traffic_type(last.usage_metadata)
         return Outcome(
             usage=usage,

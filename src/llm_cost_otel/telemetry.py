@@ -14,6 +14,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from operator import add, attrgetter
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import baggage, trace
@@ -87,7 +88,6 @@ USAGE_DETAIL_ATTRS = {
     "input_characters": "llm_cost.characters.input",
     "output_images": "llm_cost.images.output",
 }
-USD_INPUT, USD_OUTPUT, USD_CACHE_READ, USD_CACHE_WRITE, USD_REQUEST_FEES = COST_COMPONENT_ATTRS.values()
 BATCH = "llm_cost.batch"
 SERVICE_TIER = "llm_cost.service_tier"
 PRICE_TIER = "llm_cost.price.tier"
@@ -164,10 +164,6 @@ class Outcome:
     """The price tier the response says was used (overrides the request's)."""
     usage_unknown: bool = False
     """The request was billed but its usage could not be read (counted as unpriced, never $0)."""
-
-
-def _has_unit_counts(usage: Usage) -> bool:
-    return bool(usage.web_search_requests or usage.web_fetch_requests or usage.input_characters or usage.output_images)
 
 
 def _parse_keys(value: str | None) -> frozenset[str]:
@@ -251,16 +247,29 @@ class Totals:
         return observe
 
 
-# The counters every series keeps, as (metric, distinguishing attribute, its value); the
-# indices below are where record_metrics adds.
+# llm_cost.tokens by token type: the Usage field each type counts (cache writes: 5m + 1h)
+TOKEN_TYPE_FIELDS = {
+    "input": "input_tokens",
+    "cache_read": "cache_read_tokens",
+    "cache_write": "cache_write_tokens",
+    "output": "output_tokens",
+}
+# The counters every series keeps, as (metric, distinguishing attribute, its value). A call's
+# amounts come in the same order: its token counts, its dollars, then 1 if it went unpriced.
 COUNTER_SLOTS = (
-    *((TOKENS_METRIC, LLM_TOKEN_TYPE, t) for t in ("input", "cache_read", "cache_write", "output")),
+    *((TOKENS_METRIC, LLM_TOKEN_TYPE, t) for t in TOKEN_TYPE_FIELDS),
     *((COST_METRIC, COMPONENT, c) for c in COST_COMPONENT_ATTRS),
     (SAVINGS_METRIC, None, None),
     (UNPRICED_METRIC, None, None),
 )
-_SAVINGS_SLOT = COUNTER_SLOTS.index((SAVINGS_METRIC, None, None))
-_UNPRICED_SLOT = COUNTER_SLOTS.index((UNPRICED_METRIC, None, None))
+_UNPRICED_SLOT = len(COUNTER_SLOTS) - 1
+# attrgetter reads several fields in one C call, in the order given
+_token_counts = attrgetter(*TOKEN_TYPE_FIELDS.values())
+_dollars = attrgetter(*COST_COMPONENT_ATTRS, "cache_savings")
+_DOLLAR_NAMES = (*COST_COMPONENT_ATTRS.values(), COST_CACHE_SAVINGS)
+_NO_DOLLARS = (0,) * len(_DOLLAR_NAMES)
+_usage_details = attrgetter(*USAGE_DETAIL_ATTRS)
+_DETAIL_NAMES = tuple(USAGE_DETAIL_ATTRS.values())
 
 
 class _Series:
@@ -443,26 +452,14 @@ class Telemetry:
             attrs[CACHE_WRITE_TOKENS] = usage.cache_write_tokens
             if usage.reasoning_tokens:
                 attrs[REASONING_TOKENS] = usage.reasoning_tokens
-            if usage.cache_write_5m_tokens or usage.cache_write_1h_tokens or _has_unit_counts(usage):
-                for name, attr in USAGE_DETAIL_ATTRS.items():
-                    value = getattr(usage, name)
-                    if value:
-                        attrs[attr] = value
+            for attr, value in zip(_DETAIL_NAMES, _usage_details(usage), strict=True):
+                if value:
+                    attrs[attr] = value
         if cost is not None:
             attrs[COST_TOTAL] = cost.total
-            # a missing component is $0: fewer attributes per span
-            if cost.input:
-                attrs[USD_INPUT] = cost.input
-            if cost.output:
-                attrs[USD_OUTPUT] = cost.output
-            if cost.cache_read:
-                attrs[USD_CACHE_READ] = cost.cache_read
-            if cost.cache_write:
-                attrs[USD_CACHE_WRITE] = cost.cache_write
-            if cost.request_fees:
-                attrs[USD_REQUEST_FEES] = cost.request_fees
-            if cost.cache_savings:
-                attrs[COST_CACHE_SAVINGS] = cost.cache_savings
+            for attr, usd in zip(_DOLLAR_NAMES, _dollars(cost), strict=True):
+                if usd:  # a missing component is $0: fewer attributes per span
+                    attrs[attr] = usd
             attrs[PRICE_SOURCE] = cost.source
             attrs[PRICE_MODEL] = cost.model
             attrs[PRICE_VERSION] = cost.version
@@ -531,21 +528,13 @@ class Telemetry:
                 with totals.lock:
                     sums[_UNPRICED_SLOT] += 1
             return
-        # slots in COUNTER_SLOTS order; adding 0 is harmless (zero sums are never reported)
+        if cost is not None:
+            amounts = (*_token_counts(usage), *_dollars(cost), 0)
+        else:
+            amounts = (*_token_counts(usage), *_NO_DOLLARS, 0 if usage.is_empty else 1)
+        # in COUNTER_SLOTS order; adding 0 is harmless (zero sums are never reported)
         with totals.lock:
-            sums[0] += usage.input_tokens
-            sums[1] += usage.cache_read_tokens
-            sums[2] += usage.cache_write_5m_tokens + usage.cache_write_1h_tokens
-            sums[3] += output_tokens
-            if cost is not None:
-                sums[4] += cost.input
-                sums[5] += cost.output
-                sums[6] += cost.cache_read
-                sums[7] += cost.cache_write
-                sums[8] += cost.request_fees
-                sums[_SAVINGS_SLOT] += cost.cache_savings
-            elif usage.total_tokens or usage.input_characters or usage.output_images or usage.web_search_requests:
-                sums[_UNPRICED_SLOT] += 1
+            sums[:] = map(add, sums, amounts)
 
     def _record_points(
         self,

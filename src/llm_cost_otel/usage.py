@@ -56,6 +56,17 @@ class Usage:
     def total_tokens(self) -> int:
         return self.total_input_tokens + self.output_tokens
 
+    @property
+    def is_empty(self) -> bool:
+        """Nothing billable was counted: no tokens, characters, images or paid requests."""
+        return not (
+            self.total_tokens
+            or self.input_characters
+            or self.output_images
+            or self.web_search_requests
+            or self.web_fetch_requests
+        )
+
     def add(self, other: Usage) -> None:
         """Accumulate ``other`` into this usage (for rollups)."""
         for f in _FIELD_NAMES:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import weakref
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -317,11 +317,19 @@ def _sdk_span_hook(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: d
     return trace.NonRecordingSpan(call.span.get_span_context())
 
 
-def _write_trace_headers(options: Any, context: Any) -> None:
-    from opentelemetry.propagate import inject  # loads the app's propagators; the SDK imports it lazily too
+_inject: Callable[..., None] | None = None
 
+
+def _write_trace_headers(options: Any, context: Any) -> None:
+    global _inject
+    if _inject is None:
+        # imported on first use, as the SDK does: it loads the app's propagators. Kept, since a
+        # from-import of a package runs importlib's Python fromlist handling on every call.
+        from opentelemetry.propagate import inject
+
+        _inject = inject
     carrier: dict[str, str] = {}
-    inject(carrier, context)
+    _inject(carrier, context)
     if carrier:
         headers = options.headers
         # a new dict: the caller's headers mapping may be shared with the options it passed

@@ -58,14 +58,8 @@ class Usage:
 
     @property
     def is_empty(self) -> bool:
-        """Nothing billable was counted: no tokens, characters, images or paid requests."""
-        return not (
-            self.total_tokens
-            or self.input_characters
-            or self.output_images
-            or self.web_search_requests
-            or self.web_fetch_requests
-        )
+        """Nothing was counted: every field is 0 (so a field added later counts without an edit here)."""
+        return not any(getattr(self, f) for f in _FIELD_NAMES)
 
     def add(self, other: Usage) -> None:
         """Accumulate ``other`` into this usage (for rollups)."""

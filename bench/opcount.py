@@ -39,10 +39,8 @@ def count(config: str, scenario: str, chunks: int) -> dict[str, int]:
     setup.settle()
 
     def drain() -> None:
-        if config.startswith("llm-cost-otel"):
-            from llm_cost_otel import telemetry
-
-            telemetry.drain_pending()
+        if setup.deferred is not None:
+            setup.deferred()
 
     for _ in range(50):
         run()
@@ -73,13 +71,15 @@ def count(config: str, scenario: str, chunks: int) -> dict[str, int]:
     return dict(counts)
 
 
-def measure(config: str, scenario: str, chunks: int, pythonpath: str | None = None) -> dict[str, int]:
-    """``count`` in a fresh process."""
+def measure(
+    config: str, scenario: str, chunks: int, pythonpath: str | None = None, python: str | None = None
+) -> dict[str, int]:
+    """``count`` in a fresh process (of ``python``, default this interpreter)."""
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     if pythonpath:
         env["PYTHONPATH"] = pythonpath + os.pathsep + env.get("PYTHONPATH", "")
     out = subprocess.run(
-        [sys.executable, __file__, "--child", config, scenario, str(chunks)],
+        [python or sys.executable, __file__, "--child", config, scenario, str(chunks)],
         env=env,
         check=True,
         capture_output=True,
@@ -110,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     none = measure("none", opts.scenario, opts.chunks)
     floor = sum(measure("floor", "floor", opts.chunks).values())
     rows = [("llm-cost-otel", measure("llm-cost-otel", opts.scenario, opts.chunks))]
+    if opts.scenario in ("anthropic.create", "google.generate_content"):
+        rows.append(("minimal", measure("minimal", opts.scenario, opts.chunks)))
     if opts.before:
         rows.append(("llm-cost-otel@before", measure("llm-cost-otel", opts.scenario, opts.chunks, opts.before)))
     base = sum(none.values())

@@ -241,6 +241,11 @@ class Timing:
         config = next((c for c in self.configs if c.name == "floor-in-call"), None)
         return None if config is None else self.added(config, key)
 
+    def minimal(self, key: str) -> float | None:
+        """What the least an instrumentation can do (the floor's work around the real call) adds."""
+        config = next((c for c in self.configs if c.name == "minimal"), None)
+        return None if config is None else self.added(config, key)
+
     def floor(self) -> float | None:
         config = next((c for c in self.configs if c.name == "floor"), None)
         return None if config is None else self.added(config, "floor")
@@ -306,9 +311,12 @@ def timing_table(timing: Timing, chunks: int) -> list[str]:
             title = "floor: one span with 15 attributes + 3 histogram points, no SDK call"
         best = timing.best_peer(key)
         in_call = timing.floor_in_call(key)
+        minimal = timing.minimal(key)
         notes = [f"best peer: {best[0]} {best[1]:+.0f} us"] if best else []
         if in_call is not None:
             notes.append(f"floor in the call: {in_call:+.0f} us")
+        if minimal is not None:
+            notes.append(f"minimal instrumentation: {minimal:+.0f} us")
         lines.append(f"-- {title}" + (f"  ({'; '.join(notes)})" if notes else ""))
         for config in rows:
             series = timing.get(config.label, key)
@@ -512,6 +520,62 @@ def measure_extras(python: str, quick: bool) -> dict[str, Any]:
 # --- orchestration ---
 
 
+def measure_bytecodes(python: str, chunks: int) -> dict[str, Any]:
+    """Bytecodes per warm call (``opcount.py``): a count that does not move with the machine's
+    load. The floor, the minimal instrumentation and ours on the non-streaming calls; ours on
+    the streams at ``chunks`` and 4x ``chunks``, whose difference gives bytecodes per chunk."""
+    import opcount
+
+    def total(config: str, scenario: str, n: int = chunks) -> int:
+        return sum(opcount.measure(config, scenario, n, python=python).values())
+
+    out: dict[str, Any] = {"floor": total("floor", "floor")}
+    for scenario in NON_STREAMING:
+        none = total("none", scenario)
+        out[scenario] = {config: total(config, scenario) - none for config in ("minimal", "llm-cost-otel")}
+    for scenario in STREAMS:
+        added = {n: total("llm-cost-otel", scenario, n) - total("none", scenario, n) for n in (chunks, 4 * chunks)}
+        out[scenario] = {"added": added[chunks], "per_chunk": (added[4 * chunks] - added[chunks]) / (3 * chunks)}
+    return out
+
+
+def bytecode_lines(counts: dict[str, Any], chunks: int) -> list[str]:
+    floor = counts["floor"]
+    lines = [f"floor: {floor:,} bytecodes"]
+    for scenario in NON_STREAMING:
+        row = counts[scenario]
+        lines.append(
+            f"{scenario}: llm-cost-otel +{row['llm-cost-otel']:,} ({row['llm-cost-otel'] / floor:.2f}x the floor), "
+            f"minimal instrumentation +{row['minimal']:,} ({row['minimal'] / floor:.2f}x)"
+        )
+    for scenario in STREAMS:
+        row = counts[scenario]
+        lines.append(
+            f"{scenario}: llm-cost-otel +{row['added']:,} at {chunks} chunks, {row['per_chunk']:.1f} per chunk"
+        )
+    return lines
+
+
+def bytecode_gates(counts: dict[str, Any]) -> list[Gate]:
+    floor = counts["floor"]
+    gates = []
+    for scenario in NON_STREAMING:
+        row = counts[scenario]
+        gates.append(
+            Gate(f"{scenario}: bytecodes added / floor's", row["llm-cost-otel"] / floor, None, GOAL_FLOOR_RATIO, "x")
+        )
+        gates.append(
+            Gate(
+                f"{scenario}: bytecodes added / minimal instrumentation's",
+                row["llm-cost-otel"] / row["minimal"],
+                None,
+                GOAL_FLOOR_RATIO,
+                "x",
+            )
+        )
+    return gates
+
+
 def peer_configs(python: str) -> list[Config]:
     found = []
     for name in ("none", *PEERS):
@@ -542,7 +606,7 @@ class Gate:
         verdict = "n/a" if self.value is None else ("meets goal" if self.value <= self.goal else "ABOVE GOAL")
         limit = f"limit {self.limit:g}" if self.limit is not None else "no limit"
         return (
-            f"  [{status:>4}] {self.name:<58} {fmt(self.value, '.2f', ' ' + self.unit):>13}  "
+            f"  [{status:>4}] {self.name:<66} {fmt(self.value, '.2f', ' ' + self.unit):>13}  "
             f"goal {self.goal:g}: {verdict:<10} ({limit})"
         )
 
@@ -554,9 +618,21 @@ def timing_gates(timing: Timing, counts: Sequence[int], chunks: int) -> list[Gat
     for scenario in NON_STREAMING:
         added = timing.added(ours, scenario)
         in_call = timing.floor_in_call(scenario)
+        minimal = timing.minimal(scenario)
         pure = added / floor if added is not None and floor else None
         near = added / in_call if added is not None and in_call and in_call > 0 else None
         gates.append(Gate(f"{scenario}: added / floor", pure, None, GOAL_FLOOR_RATIO, "x"))
+        if minimal is not None:
+            # The goal's own bound: no instrumentation that does the floor's work around the
+            # call can add less than this one, which does nothing else.
+            bound = minimal / floor if floor else None
+            gates.append(
+                Gate(f"{scenario}: minimal instrumentation's added / floor", bound, None, GOAL_FLOOR_RATIO, "x")
+            )
+            versus = added / minimal if added is not None and minimal > 0 else None
+            gates.append(
+                Gate(f"{scenario}: added / minimal instrumentation's added", versus, None, GOAL_FLOOR_RATIO, "x")
+            )
         # The gate. The pure floor is a tight loop that a busy machine hardly slows, while it
         # slows a big code path (an SDK call, and what we add to it) 2-3x; the floor timed
         # right after each SDK call runs in the same conditions as our own work.
@@ -618,7 +694,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "patched copy), labelled llm-cost-otel@TAG; repeatable",
     )
     parser.add_argument(
-        "--skip", default="", help="comma list of sections to skip: timing,memory,import,pricing (+ per-chunk observer)"
+        "--skip",
+        default="",
+        help="comma list of sections to skip: timing,memory,import,pricing (+ per-chunk observer),bytecodes",
     )
     parser.add_argument(
         "--gc",
@@ -652,7 +730,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     print(f"# llm-cost-otel overhead benchmark ({'quick' if quick else 'full'})")
     print(f"python {sys.version.split()[0]} at {args.python}; {os.cpu_count()} CPUs; load average at start {loadavg()}")
-    configs = [Config(n, args.python, "main") for n in ("none", "floor", "floor-in-call", "llm-cost-otel")]
+    configs = [Config(n, args.python, "main") for n in ("none", "floor", "floor-in-call", "minimal", "llm-cost-otel")]
     if args.content:
         configs.append(Config("llm-cost-otel+content", args.python, "main"))
     for variant in args.variant:
@@ -740,6 +818,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         report["extras"] = extras
 
     gates += other_gates(imports, extras)
+
+    if "bytecodes" not in skip and not quick:
+        log("bytecodes per call (deterministic)")
+        bytecodes = measure_bytecodes(args.python, args.chunks)
+        print_section(
+            "Bytecodes per warm call, over none (opcount.py: deterministic, blind to cache misses)",
+            bytecode_lines(bytecodes, args.chunks),
+        )
+        report["bytecodes"] = bytecodes
+        gates += bytecode_gates(bytecodes)
 
     failed = [g for g in gates if g.failed]
     if quick and failed:

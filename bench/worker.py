@@ -39,6 +39,10 @@ CONFIGS: dict[str, tuple[tuple[str, ...], str | None]] = {
     # the floor's span and points emitted right after each real SDK call, and only they are
     # timed: the floor under the same cache pressure as an instrumentation's own work
     "floor-in-call": (("anthropic.create", "google.generate_content"), None),
+    # the least any instrumentation of the issue's kind can add: the floor's span around the
+    # real call (current while it runs) and its 3 points queued and recorded after the block,
+    # no logic at all (constant attributes, nothing read from the request or the response)
+    "minimal": (("anthropic.create", "google.generate_content"), None),
     "llm-cost-otel": (ANTHROPIC + GOOGLE, "llm_cost_otel"),
     "llm-cost-otel+content": (ANTHROPIC + GOOGLE, "llm_cost_otel"),
     "openllmetry": (ANTHROPIC, "opentelemetry.instrumentation.anthropic"),
@@ -50,7 +54,7 @@ CONFIGS: dict[str, tuple[tuple[str, ...], str | None]] = {
 # --- the OpenTelemetry SDK pipeline every instrumented configuration (and the floor) uses ---
 
 
-def sdk_pipeline() -> tuple[Any, Any]:
+def sdk_pipeline() -> tuple[Any, Any, Any]:
     """A TracerProvider with a SimpleSpanProcessor into a no-op exporter, and a MeterProvider
     with an InMemoryMetricReader (aggregation happens on every record; nothing collects)."""
     from opentelemetry.sdk.metrics import MeterProvider
@@ -64,8 +68,9 @@ def sdk_pipeline() -> tuple[Any, Any]:
 
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(SimpleSpanProcessor(NoOpExporter()))
-    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
-    return tracer_provider, meter_provider
+    metric_reader = InMemoryMetricReader()
+    meter_provider = MeterProvider(metric_readers=[metric_reader])
+    return tracer_provider, meter_provider, metric_reader
 
 
 class Setup:
@@ -78,10 +83,13 @@ class Setup:
         self.anthropic_kwargs: dict[str, Any] = {}
         self.tracer_provider: Any = None
         self.meter_provider: Any = None
+        self.metric_reader: Any = None
+        self.deferred: Callable[[], None] | None = None
+        """Work the configuration queues during calls and does later (charged to the calls)."""
         os.environ.pop("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", None)
         if config == "none":
             return
-        self.tracer_provider, self.meter_provider = sdk_pipeline()
+        self.tracer_provider, self.meter_provider, self.metric_reader = sdk_pipeline()
         tp, mp = self.tracer_provider, self.meter_provider
         if config.startswith("llm-cost-otel"):
             if config.endswith("+content"):
@@ -89,6 +97,9 @@ class Setup:
             import llm_cost_otel
 
             llm_cost_otel.instrument(tracer_provider=tp, meter_provider=mp)
+            self.deferred = plugin_drain()
+        elif config == "minimal":
+            self.deferred = install_minimal(tp, mp)
         elif config == "openllmetry":
             openllmetry = importlib.import_module("opentelemetry.instrumentation.anthropic")
             openllmetry.AnthropicInstrumentor().instrument(tracer_provider=tp, meter_provider=mp)
@@ -107,15 +118,45 @@ class Setup:
                 thread.join(timeout=30)
 
 
+def plugin_drain() -> Callable[[], None] | None:
+    """What a metric collection runs first: the active meter provider's queue of histogram
+    points (``drain_pending()``, which walks every provider's queue, is for tests)."""
+    telemetry = sys.modules.get("llm_cost_otel.telemetry")
+    drain = getattr(getattr(getattr(telemetry, "active", lambda: None)(), "totals", None), "drain", None)
+    return drain or getattr(telemetry, "drain_pending", None)
+
+
 # --- scenarios: each returns a function that makes one complete call ---
 
 
-def floor_run(setup: Setup) -> Run:
-    """One span with 15 attributes and 3 histogram points through the same SDK pipeline."""
-    from opentelemetry.trace import SpanKind
+# The floor's span and points: the request attributes are known when the span starts, the
+# response attributes (and the points) only when the call returns.
+FLOOR_REQUEST_ATTRS = {
+    "gen_ai.operation.name": "chat",
+    "gen_ai.provider.name": "anthropic",
+    "gen_ai.request.model": payloads.ANTHROPIC_MODEL,
+    "server.address": "api.anthropic.com",
+    "server.port": 443,
+    "gen_ai.request.max_tokens": 1024,
+    "gen_ai.request.temperature": 0.5,
+}
+FLOOR_RESPONSE_ATTRS = {
+    "gen_ai.response.model": payloads.ANTHROPIC_MODEL,
+    "gen_ai.response.id": "msg_01XFDUDYJgAACzvnptvVoYEL",
+    "gen_ai.response.finish_reasons": ("end_turn",),
+    "gen_ai.usage.input_tokens": 25,
+    "gen_ai.usage.output_tokens": 40,
+    "gen_ai.usage.cache_read.input_tokens": 0,
+    "gen_ai.usage.cache_write.input_tokens": 0,
+    "gen_ai.usage.cost": 0.000225,
+}
+FLOOR_NAME = f"chat {payloads.ANTHROPIC_MODEL}"
 
-    tracer = setup.tracer_provider.get_tracer("bench.floor")
-    meter = setup.meter_provider.get_meter("bench.floor")
+
+def floor_instruments(tracer_provider: Any, meter_provider: Any) -> tuple[Any, Callable[[float], None]]:
+    """The floor's tracer, and a function that records its three histogram points."""
+    tracer = tracer_provider.get_tracer("bench.floor")
+    meter = meter_provider.get_meter("bench.floor")
     duration = meter.create_histogram("bench.duration", unit="s")
     tokens = meter.create_histogram("bench.tokens", unit="{token}")
     base = {
@@ -126,36 +167,70 @@ def floor_run(setup: Setup) -> Run:
     }
     input_attrs = {**base, "gen_ai.token.type": "input"}
     output_attrs = {**base, "gen_ai.token.type": "output"}
-    name = f"chat {payloads.ANTHROPIC_MODEL}"
 
-    def run() -> None:
-        span = tracer.start_span(
-            name,
-            kind=SpanKind.CLIENT,
-            attributes={
-                "gen_ai.operation.name": "chat",
-                "gen_ai.provider.name": "anthropic",
-                "gen_ai.request.model": payloads.ANTHROPIC_MODEL,
-                "server.address": "api.anthropic.com",
-                "server.port": 443,
-                "gen_ai.request.max_tokens": 1024,
-                "gen_ai.request.temperature": 0.5,
-                "gen_ai.response.model": payloads.ANTHROPIC_MODEL,
-                "gen_ai.response.id": "msg_01XFDUDYJgAACzvnptvVoYEL",
-                "gen_ai.response.finish_reasons": ("end_turn",),
-                "gen_ai.usage.input_tokens": 25,
-                "gen_ai.usage.output_tokens": 40,
-                "gen_ai.usage.cache_read.input_tokens": 0,
-                "gen_ai.usage.cache_write.input_tokens": 0,
-                "gen_ai.usage.cost": 0.000225,
-            },
-        )
-        span.end()
-        duration.record(0.0004, base)
+    def points(seconds: float) -> None:
+        duration.record(seconds, base)
         tokens.record(25, input_attrs)
         tokens.record(40, output_attrs)
 
+    return tracer, points
+
+
+def floor_run(setup: Setup) -> Run:
+    """One span with 15 attributes and 3 histogram points through the same SDK pipeline."""
+    from opentelemetry.trace import SpanKind
+
+    tracer, points = floor_instruments(setup.tracer_provider, setup.meter_provider)
+    attributes = {**FLOOR_REQUEST_ATTRS, **FLOOR_RESPONSE_ATTRS}
+
+    def run() -> None:
+        span = tracer.start_span(FLOOR_NAME, kind=SpanKind.CLIENT, attributes=attributes)
+        span.end()
+        points(0.0004)
+
     return run
+
+
+def install_minimal(tracer_provider: Any, meter_provider: Any) -> Callable[[], None]:
+    """Patch the SDK methods the adapters patch with the least an instrumentation can do:
+    start the floor's span (request attributes), make it current while the SDK runs, then
+    set the response attributes, end it and queue the duration for the three points. Nothing
+    is read from the request or the response. Returns the drain that records the queued points
+    (the worker charges it to the calls, as it does llm-cost-otel's deferred points)."""
+    import anthropic.resources.messages as messages_module
+    import google.genai.models as models_module
+    from opentelemetry import context, trace
+    from opentelemetry.trace import SpanKind
+
+    tracer, points = floor_instruments(tracer_provider, meter_provider)
+    pending: list[float] = []
+    attach, detach, in_context = context.attach, context.detach, trace.set_span_in_context
+    clock = time.perf_counter
+
+    def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = clock()
+            span = tracer.start_span(FLOOR_NAME, kind=SpanKind.CLIENT, attributes=FLOOR_REQUEST_ATTRS)
+            token = attach(in_context(span))
+            try:
+                result = original(*args, **kwargs)
+            finally:
+                detach(token)
+            span.set_attributes(FLOOR_RESPONSE_ATTRS)
+            span.end()
+            pending.append(clock() - started)
+            return result
+
+        return wrapper
+
+    messages_module.Messages.create = wrap(messages_module.Messages.create)  # type: ignore[method-assign]
+    models_module.Models._generate_content = wrap(models_module.Models._generate_content)  # type: ignore[method-assign]
+
+    def drain() -> None:
+        while pending:
+            points(pending.pop())
+
+    return drain
 
 
 def scenario_run(setup: Setup, scenario: str, chunks: int) -> Run:
@@ -277,7 +352,7 @@ def serve(spec: dict[str, Any]) -> None:
         # between blocks instead, and the warm heap is frozen so they stay short.
         gc.freeze()
     plugin = sys.modules.get("llm_cost_otel")
-    deferred = getattr(sys.modules.get("llm_cost_otel.telemetry"), "drain_pending", None)
+    deferred = setup.deferred
     if deferred is not None:
         deferred()
     _reply(
@@ -307,8 +382,8 @@ def serve(spec: dict[str, Any]) -> None:
             cpu.append(c1 - c0 if own is None else own)
             wall.append(t1 - t0 if own is None else own)
         if deferred is not None:
-            # Work the plugin queued during these calls and does at collection time (histogram
-            # points): done now, timed, and charged to the calls that queued it.
+            # Work the configuration queued during these calls and does at collection time
+            # (histogram points): done now, timed, and charged to the calls that queued it.
             c0, t0 = cpu_ns(), pc()
             deferred()
             share_cpu, share_wall = (cpu_ns() - c0) // len(cpu), (pc() - t0) // len(wall)

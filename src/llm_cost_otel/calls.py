@@ -14,7 +14,7 @@ from opentelemetry import context, trace
 from . import attribution
 from ._safety import log_once, warn_once
 from .telemetry import Outcome, Request, Telemetry
-from .usage import Cost, Usage
+from .usage import Cost, Usage, field_values
 
 _REMEMBERED_IDS = 4096
 ErrorType = Callable[[BaseException], str]
@@ -125,9 +125,11 @@ class Call:
                 priced = False
             telemetry.write_outcome(span, outcome, cost, priced)
             telemetry.record_metrics(request, outcome, cost, self.attribution, duration, self.context)
-            failed = outcome.error is not None or outcome.error_type is not None
-            for run in self.scope.runs:
-                run.record(usage, cost, failed, outcome.usage_unknown)
+            runs = self.scope.runs
+            if runs:
+                failed = outcome.error is not None or outcome.error_type is not None
+                for run in runs:
+                    run.record(usage, cost, failed, outcome.usage_unknown)
             self.cost = cost
             if outcome.response_id:
                 _remember_id(outcome.response_id, cost)
@@ -142,20 +144,16 @@ class Call:
     def _price(self, outcome: Outcome) -> Cost | None:
         request = self.request
         assert outcome.usage is not None
-        prices = self.telemetry.prices
-        models = [outcome.response_model, request.model] if outcome.response_model else [request.model]
-        for model in models:
+        cost = self.telemetry.prices.cost
+        tier = outcome.price_tier or request.price_tier
+        # the model that answered first (a dated snapshot), then the one asked for
+        for model in (outcome.response_model, request.model):
             if model:
-                cost = prices.cost(
-                    request.provider,
-                    model,
-                    outcome.usage,
-                    batch=request.batch,
-                    timestamp=self.timestamp,
-                    tier=outcome.price_tier or request.price_tier,
+                found = cost(
+                    request.provider, model, outcome.usage, batch=request.batch, timestamp=self.timestamp, tier=tier
                 )
-                if cost is not None:
-                    return cost
+                if found is not None:
+                    return found
         warn_once(
             f"unpriced:{request.provider}:{request.model}",
             "llm-cost-otel: no price known for model %r (provider %s); its calls are recorded as unpriced. "
@@ -178,13 +176,9 @@ def _sanitize(outcome: Outcome) -> None:
     if outcome.response_id is not None and not isinstance(outcome.response_id, str):
         outcome.response_id = None
     usage = outcome.usage
-    if usage is not None and (
-        usage.total_tokens >= _IMPLAUSIBLE
-        or usage.input_characters >= _IMPLAUSIBLE
-        or usage.output_images >= _IMPLAUSIBLE
-        or usage.web_search_requests >= _IMPLAUSIBLE
-        or usage.web_fetch_requests >= _IMPLAUSIBLE
-    ):
+    # the sum of every count (tokens, characters, images, requests) stays far below this
+    # for any real request, and is read in one C call
+    if usage is not None and sum(field_values(usage)) >= _IMPLAUSIBLE:
         warn_once("implausible-usage", "llm-cost-otel: ignored an implausible usage report: %s", usage)
         outcome.usage = None
         outcome.usage_unknown = True

@@ -62,11 +62,17 @@ def _get(obj: Any, name: str) -> Any:
     return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
 
 
+def _text(value: Any) -> str:
+    """An SDK enum's value or a plain string. The SDK's enums subclass str, and str methods see
+    their value: no trip through Enum's ``value`` descriptor (two Python frames)."""
+    return value if isinstance(value, str) else str(getattr(value, "value", value))
+
+
 def _modality_count(details: Any, modality: str) -> int:
     total = 0
     for detail in details or ():
         kind = _get(detail, "modality")
-        if kind is not None and str(getattr(kind, "value", kind)).upper() == modality:
+        if kind is not None and (kind if isinstance(kind, str) else _text(kind)).upper() == modality:
             total += _n(_get(detail, "token_count"))
     return total
 
@@ -85,9 +91,13 @@ def usage_from_gemini(metadata: Any, web_searches: int = 0) -> Usage:
     tool_use = _n(get("tool_use_prompt_token_count"))
     thoughts = _n(get("thoughts_token_count"))
     candidates = _n(get("candidates_token_count")) or _n(get("response_token_count"))
-    audio_out = _modality_count(get("candidates_tokens_details") or get("response_tokens_details"), "AUDIO")
-    audio_prompt = _modality_count(get("prompt_tokens_details"), "AUDIO")
-    audio_cached = min(_modality_count(get("cache_tokens_details"), "AUDIO"), cached)
+    # most responses leave some of these lists out: no call for those
+    details = get("candidates_tokens_details") or get("response_tokens_details")
+    audio_out = _modality_count(details, "AUDIO") if details else 0
+    details = get("prompt_tokens_details")
+    audio_prompt = _modality_count(details, "AUDIO") if details else 0
+    details = get("cache_tokens_details")
+    audio_cached = min(_modality_count(details, "AUDIO"), cached) if details else 0
     uncached_input = prompt - cached + tool_use
     return Usage(
         input_tokens=uncached_input,
@@ -118,13 +128,13 @@ def _finish_reasons(candidates: Any) -> tuple[str, ...] | None:
     for candidate in candidates or ():
         reason = _get(candidate, "finish_reason")
         if reason is not None:
-            reasons.append(str(getattr(reason, "value", reason)).lower())
+            reasons.append((reason if isinstance(reason, str) else _text(reason)).lower())
     return tuple(reasons) or None
 
 
 def _traffic_type(metadata: Any) -> str | None:
     value = _get(metadata, "traffic_type")
-    return None if value is None else str(getattr(value, "value", value)).lower()
+    return None if value is None else _text(value).lower()
 
 
 def _outcome_from_response(response: Any, request_model: str) -> Outcome:
@@ -253,7 +263,7 @@ def _request(models: Any, operation: str, kwargs: dict[str, Any], stream: bool =
     address, port = _server(models)
     system = _get(config, "system_instruction") if config is not None else None
     tier = _get(config, "service_tier") if config is not None else None
-    tier_name = str(getattr(tier, "value", tier)).lower() if tier is not None else None
+    tier_name = _text(tier).lower() if tier is not None else None
     return Request(
         provider=_provider(models),
         operation=operation,
@@ -315,14 +325,14 @@ def _cache_outcome(cached: Any, telemetry: Any) -> Outcome:
 
 def _finish_response(call: Call, result: Any, operation: str) -> None:
     try:
-        if operation == "embeddings":
+        if operation == "generate_content":  # the common case first
+            outcome = _outcome_from_response(result, call.request.model)
+        elif operation == "embeddings":
             outcome = _embedding_outcome(result)
         elif operation == "generate_images":
             outcome = _images_outcome(result)
-        elif operation == "create_cache":
+        else:  # create_cache
             outcome = _cache_outcome(result, call.telemetry)
-        else:
-            outcome = _outcome_from_response(result, call.request.model)
         call.finish(outcome)
         remember(result, call)
     except Exception:
@@ -406,7 +416,7 @@ def _record_batch_job(models: Any, job: Any) -> None:
     try:
         name = _get(job, "name")
         state = _get(job, "state")
-        if not name or "SUCCEEDED" not in str(getattr(state, "value", state)) or name in _recorded_batches:
+        if not name or "SUCCEEDED" not in _text(state) or name in _recorded_batches:
             return
         responses = _get(_get(job, "dest"), "inlined_responses") or ()
         telemetry = active_telemetry()
@@ -557,7 +567,7 @@ def _interaction_outcome(interaction: Any, usage: Any = None) -> Outcome:
         usage=usage_from_interaction(usage) if usage is not None else None,
         response_model=_get(interaction, "model"),
         response_id=_get(interaction, "id"),
-        service_tier=str(getattr(tier, "value", tier)) if tier is not None else None,
+        service_tier=_text(tier) if tier is not None else None,
     )
 
 

@@ -14,7 +14,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from operator import add, attrgetter
+from operator import add, attrgetter, itemgetter
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import baggage, trace
@@ -270,6 +270,7 @@ _DOLLAR_NAMES = (*COST_COMPONENT_ATTRS.values(), COST_CACHE_SAVINGS)
 _NO_DOLLARS = (0,) * len(_DOLLAR_NAMES)
 _usage_details = attrgetter(*USAGE_DETAIL_ATTRS)
 _DETAIL_NAMES = tuple(USAGE_DETAIL_ATTRS.values())
+_second = itemgetter(1)
 
 
 class _Series:
@@ -452,14 +453,12 @@ class Telemetry:
             attrs[CACHE_WRITE_TOKENS] = usage.cache_write_tokens
             if usage.reasoning_tokens:
                 attrs[REASONING_TOKENS] = usage.reasoning_tokens
-            for attr, value in zip(_DETAIL_NAMES, _usage_details(usage), strict=True):
-                if value:
-                    attrs[attr] = value
+            # only the non-zero ones, filtered in C (most calls have none)
+            attrs.update(filter(_second, zip(_DETAIL_NAMES, _usage_details(usage), strict=True)))
         if cost is not None:
             attrs[COST_TOTAL] = cost.total
-            for attr, usd in zip(_DOLLAR_NAMES, _dollars(cost), strict=True):
-                if usd:  # a missing component is $0: fewer attributes per span
-                    attrs[attr] = usd
+            # a component of $0 is left off: fewer attributes per span
+            attrs.update(filter(_second, zip(_DOLLAR_NAMES, _dollars(cost), strict=True)))
             attrs[PRICE_SOURCE] = cost.source
             attrs[PRICE_MODEL] = cost.model
             attrs[PRICE_VERSION] = cost.version

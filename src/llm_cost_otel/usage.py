@@ -9,6 +9,7 @@ into this partition and nothing downstream ever has to know which provider it wa
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from operator import attrgetter
 
 __all__ = ["Usage", "Cost"]
 
@@ -59,7 +60,7 @@ class Usage:
     @property
     def is_empty(self) -> bool:
         """Nothing was counted: every field is 0 (so a field added later counts without an edit here)."""
-        return not any(getattr(self, f) for f in _FIELD_NAMES)
+        return not any(field_values(self))
 
     def add(self, other: Usage) -> None:
         """Accumulate ``other`` into this usage (for rollups)."""
@@ -71,6 +72,8 @@ class Usage:
 
 
 _FIELD_NAMES = tuple(f.name for f in fields(Usage))
+field_values = attrgetter(*_FIELD_NAMES)
+"""Every count of a Usage as a tuple, read in one C call."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ import json
 import math
 import os
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any
 
 import httpx2
@@ -490,6 +490,19 @@ def test_absurd_token_count_does_not_poison_metric_export(otel: Any, provider: s
         response = gclient.models.generate_content(model="gemini-2.5-flash", contents="hi")
         assert response.usage_metadata.prompt_token_count == huge
     _metrics_encodable(otel)
+
+
+@pytest.mark.parametrize("field", [f.name for f in fields(Usage)])
+def test_a_count_from_a_trillion_up_in_any_usage_field_drops_the_report(field: str) -> None:
+    from llm_cost_otel.calls import _sanitize
+    from llm_cost_otel.telemetry import Outcome
+
+    broken = Outcome(usage=Usage(**{field: 10**12}))
+    _sanitize(broken)
+    assert broken.usage is None and broken.usage_unknown  # counted as unpriced, never summed
+    huge = Outcome(usage=Usage(**{field: 10**11}))
+    _sanitize(huge)
+    assert huge.usage is not None and not huge.usage_unknown
 
 
 def test_non_string_response_model_keeps_usage(otel: Any) -> None:

@@ -192,7 +192,7 @@ def floor_run(setup: Setup) -> Run:
 
 
 def install_minimal(tracer_provider: Any, meter_provider: Any) -> Callable[[], None]:
-    """Patch the SDK methods the adapters patch with the least an instrumentation can do:
+    """Patch the two benchmarked SDK methods with the least an instrumentation can do:
     start the floor's span (request attributes), make it current while the SDK runs, then
     set the response attributes, end it and queue the duration for the three points. Nothing
     is read from the request or the response. Returns the drain that records the queued points
@@ -223,8 +223,8 @@ def install_minimal(tracer_provider: Any, meter_provider: Any) -> Callable[[], N
 
         return wrapper
 
-    messages_module.Messages.create = wrap(messages_module.Messages.create)  # type: ignore[method-assign]
-    models_module.Models._generate_content = wrap(models_module.Models._generate_content)  # type: ignore[method-assign]
+    messages_module.Messages.create = wrap(messages_module.Messages.create)
+    models_module.Models._generate_content = wrap(models_module.Models._generate_content)
 
     def drain() -> None:
         while pending:

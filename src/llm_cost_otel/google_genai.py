@@ -18,7 +18,7 @@ import functools
 import itertools
 import logging
 import weakref
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -73,7 +73,7 @@ def _modality_count(details: Any, modality: str) -> int:
     total = 0
     for detail in details or ():
         kind = _get(detail, "modality")
-        if kind is not None and (kind if isinstance(kind, str) else _text(kind)).upper() == modality:
+        if kind is not None and _text(kind).upper() == modality:
             total += _n(_get(detail, "token_count"))
     return total
 
@@ -129,7 +129,7 @@ def _finish_reasons(candidates: Any) -> tuple[str, ...] | None:
     for candidate in candidates or ():
         reason = _get(candidate, "finish_reason")
         if reason is not None:
-            reasons.append((reason if isinstance(reason, str) else _text(reason)).lower())
+            reasons.append(_text(reason).lower())
     return tuple(reasons) or None
 
 
@@ -324,17 +324,18 @@ def _cache_outcome(cached: Any, telemetry: Any) -> Outcome:
     return Outcome(response_model=model or None, response_id=_get(cached, "name"), attributes=attributes)
 
 
-def _finish_response(call: Call, result: Any, operation: str) -> None:
+# How each hooked operation's response becomes an Outcome, chosen once when its wrapper is built.
+_OUTCOME_READERS: dict[str, Callable[[Call, Any], Outcome]] = {
+    "generate_content": lambda call, result: _outcome_from_response(result, call.request.model),
+    "embeddings": lambda call, result: _embedding_outcome(result),
+    "generate_images": lambda call, result: _images_outcome(result),
+    "create_cache": lambda call, result: _cache_outcome(result, call.telemetry),
+}
+
+
+def _finish_response(call: Call, result: Any, read: Callable[[Call, Any], Outcome]) -> None:
     try:
-        if operation == "generate_content":  # the common case first
-            outcome = _outcome_from_response(result, call.request.model)
-        elif operation == "embeddings":
-            outcome = _embedding_outcome(result)
-        elif operation == "generate_images":
-            outcome = _images_outcome(result)
-        else:  # create_cache
-            outcome = _cache_outcome(result, call.telemetry)
-        call.finish(outcome)
+        call.finish(read(call, result))
         remember(result, call)
     except Exception:
         log_once("google_genai.result")
@@ -345,24 +346,28 @@ def _finish_response(call: Call, result: Any, operation: str) -> None:
 
 
 def _unary(operation: str) -> Any:
+    read = _OUTCOME_READERS[operation]
+
     def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         call = _start(instance, operation, kwargs)
         if call is None:
             return wrapped(*args, **kwargs)
         result = call.send(wrapped, args, kwargs, _error_type)
-        _finish_response(call, result, operation)
+        _finish_response(call, result, read)
         return result
 
     return wrapper
 
 
 def _unary_async(operation: str) -> Any:
+    read = _OUTCOME_READERS[operation]
+
     async def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         call = _start(instance, operation, kwargs)
         if call is None:
             return await wrapped(*args, **kwargs)
         result = await call.send_async(wrapped, args, kwargs, _error_type)
-        _finish_response(call, result, operation)
+        _finish_response(call, result, read)
         return result
 
     return wrapper

@@ -68,7 +68,7 @@ class Usage:
             setattr(self, f, getattr(self, f) + getattr(other, f))
 
     def as_dict(self) -> dict[str, int]:
-        return {f: getattr(self, f) for f in _FIELD_NAMES}
+        return dict(zip(_FIELD_NAMES, field_values(self), strict=True))
 
 
 _FIELD_NAMES = tuple(f.name for f in fields(Usage))

@@ -109,8 +109,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     opts = parser.parse_args(args)
     none = measure("none", opts.scenario, opts.chunks)
     floor = sum(measure("floor", "floor", opts.chunks).values())
+    sys.path.insert(0, str(HERE))
+    import worker
+
     rows = [("llm-cost-otel", measure("llm-cost-otel", opts.scenario, opts.chunks))]
-    if opts.scenario in ("anthropic.create", "google.generate_content"):
+    if opts.scenario in worker.CONFIGS["minimal"][0]:
         rows.append(("minimal", measure("minimal", opts.scenario, opts.chunks)))
     if opts.before:
         rows.append(("llm-cost-otel@before", measure("llm-cost-otel", opts.scenario, opts.chunks, opts.before)))

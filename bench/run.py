@@ -236,19 +236,21 @@ class Timing:
         diffs = [v - base.blocks[rp] for rp, v in series.blocks.items() if rp in base.blocks]
         return statistics.median(diffs) if diffs else None
 
+    def added_by(self, name: str, key: str) -> float | None:
+        """``added`` for the configuration called ``name`` in the main environment, if it ran."""
+        config = next((c for c in self.configs if c.name == name and c.env == "main" and not c.tag), None)
+        return None if config is None else self.added(config, key)
+
     def floor_in_call(self, key: str) -> float | None:
         """The floor's span and points, timed alone, each right after a real SDK call."""
-        config = next((c for c in self.configs if c.name == "floor-in-call"), None)
-        return None if config is None else self.added(config, key)
+        return self.added_by("floor-in-call", key)
 
     def minimal(self, key: str) -> float | None:
         """What the least an instrumentation can do (the floor's work around the real call) adds."""
-        config = next((c for c in self.configs if c.name == "minimal"), None)
-        return None if config is None else self.added(config, key)
+        return self.added_by("minimal", key)
 
     def floor(self) -> float | None:
-        config = next((c for c in self.configs if c.name == "floor"), None)
-        return None if config is None else self.added(config, "floor")
+        return self.added_by("floor", "floor")
 
     def best_peer(self, key: str) -> tuple[str, float] | None:
         found = [(c.name, a) for c in self.configs if c.name in FULL_PEERS and (a := self.added(c, key)) is not None]

@@ -118,12 +118,13 @@ class Setup:
                 thread.join(timeout=30)
 
 
-def plugin_drain() -> Callable[[], None] | None:
+def plugin_drain() -> Callable[[], None]:
     """What a metric collection runs first: the active meter provider's queue of histogram
     points (``drain_pending()``, which walks every provider's queue, is for tests)."""
-    telemetry = sys.modules.get("llm_cost_otel.telemetry")
-    drain = getattr(getattr(getattr(telemetry, "active", lambda: None)(), "totals", None), "drain", None)
-    return drain or getattr(telemetry, "drain_pending", None)
+    from llm_cost_otel import telemetry
+
+    active = telemetry.active()
+    return active.totals.drain if active is not None else telemetry.drain_pending
 
 
 # --- scenarios: each returns a function that makes one complete call ---

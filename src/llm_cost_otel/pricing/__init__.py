@@ -20,7 +20,7 @@ from ..usage import Cost, Usage
 from . import catalog
 from .corrections import CORRECTIONS, addition_for, cache_storage_rate
 from .overrides import Overrides, PriceOverrideError, load_overrides
-from .rates import RATE_NAMES, TOKEN_RATE_NAMES, Rates, RateSet
+from .rates import RATE_NAMES, TOKEN_RATE_NAMES, Rates, RateSet, finite_or_none
 
 __all__ = ["PriceBook", "Rates", "RateSet", "PriceOverrideError", "Overrides", "load_overrides", "CORRECTIONS_VERSION"]
 
@@ -161,7 +161,7 @@ class PriceBook:
             origins["tiers"] = "override" if custom is not None else "catalog"
 
         source = max(origins.values(), key=_PRECEDENCE.__getitem__, default="catalog")
-        return Rates(
+        rates = Rates(
             model=model_id,
             source=source,
             version=self.version,
@@ -170,6 +170,7 @@ class PriceBook:
             origins=origins,
             notes=tuple(notes),
         )
+        return finite_or_none(rates, provider)
 
     def _addition(self, provider: str, model: str, batch: bool, day: int) -> Rates | None:
         addition = addition_for(provider, model, _date(day))
@@ -180,7 +181,7 @@ class PriceBook:
         source = "correction"
         if factor != 1.0:
             base, source = base.scaled(factor), "override"
-        return Rates(
+        rates = Rates(
             model=model,
             source=source,
             version=self.version,
@@ -188,6 +189,7 @@ class PriceBook:
             origins={n: source for n in RATE_NAMES if getattr(base, n) is not None},
             notes=(f"not in the catalog; added by llm-cost-otel (since {addition.since}): {addition.note}",),
         )
+        return finite_or_none(rates, provider)
 
     def cache_storage_rate(self, model: str) -> float | None:
         """USD per cached token per hour for an explicit context cache, when known."""

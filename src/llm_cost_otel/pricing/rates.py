@@ -7,8 +7,10 @@ call after its rates are resolved is a handful of multiplications.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from math import isfinite
 from typing import NamedTuple
 
+from .._safety import warn_once
 from ..usage import Cost, Usage
 
 PER_MILLION = 1_000_000.0
@@ -128,7 +130,8 @@ class Rates:
                 chosen = rate_set
         return chosen
 
-    def cost(self, usage: Usage) -> Cost:
+    def cost(self, usage: Usage) -> Cost | None:
+        """The cost of ``usage``; None (unpriced) when it overflows: a huge rate times a huge count."""
         r = (self.rates_for(usage.total_input_tokens) if self.tiers else self.base).effective
         u = usage
         out_audio = min(u.output_audio_tokens, u.output_tokens)
@@ -136,15 +139,44 @@ class Rates:
         read_audio = min(u.cache_read_audio_tokens, u.cache_read_tokens)
         plain_read = u.cache_read_tokens - read_audio
         savings = plain_read * (r.input - r.cache_read) + read_audio * (r.input_audio - r.cache_read_audio)
+        input_cost = (u.input_tokens - audio) * r.input + audio * r.input_audio + u.input_characters * r.input_character
+        output_cost = (
+            (u.output_tokens - out_audio) * r.output + out_audio * r.output_audio + u.output_images * r.output_image
+        )
+        read_cost = plain_read * r.cache_read + read_audio * r.cache_read_audio
+        write_cost = u.cache_write_5m_tokens * r.cache_write_5m + u.cache_write_1h_tokens * r.cache_write_1h
+        fees = u.web_search_requests * r.web_search + u.web_fetch_requests * r.web_fetch
+        # One check covers every part: an inf or NaN anywhere makes the sum non-finite, and one
+        # such cost would turn the cumulative cost counter into inf/NaN for good.
+        if not isfinite(input_cost + output_cost + read_cost + write_cost + fees + savings):
+            return None
         # positional: a frozen dataclass's keyword __init__ costs twice as much
         return Cost(
-            (u.input_tokens - audio) * r.input + audio * r.input_audio + u.input_characters * r.input_character,
-            (u.output_tokens - out_audio) * r.output + out_audio * r.output_audio + u.output_images * r.output_image,
-            plain_read * r.cache_read + read_audio * r.cache_read_audio,
-            u.cache_write_5m_tokens * r.cache_write_5m + u.cache_write_1h_tokens * r.cache_write_1h,
-            u.web_search_requests * r.web_search + u.web_fetch_requests * r.web_fetch,
+            input_cost,
+            output_cost,
+            read_cost,
+            write_cost,
+            fees,
             self.source,
             self.model,
             self.version,
             max(savings, 0.0),
         )
+
+    def finite(self) -> bool:
+        """Whether every rate, base and tiers, is a finite number (override multipliers can overflow)."""
+        return all(isfinite(v) for rates in (self.base, *(r for _, r in self.tiers)) for v in rates.effective)
+
+
+def finite_or_none(rates: Rates, provider: str) -> Rates | None:
+    """``rates``, or None (the model is unpriced) when a multiplier overflowed a rate to inf or NaN."""
+    if rates.finite():
+        return rates
+    warn_once(
+        f"non-finite-rates:{provider}:{rates.model}",
+        "llm-cost-otel: rates for %s/%s are not finite (override multipliers overflow: %s); its calls are unpriced",
+        provider,
+        rates.model,
+        "; ".join(rates.notes),
+    )
+    return None

@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import llm_cost_otel
+from llm_cost_otel.deferred import settle
 
 warnings.filterwarnings("ignore", message="The model .* is deprecated", category=DeprecationWarning)
 
@@ -81,6 +82,8 @@ def otel(monkeypatch: pytest.MonkeyPatch) -> Iterator[Telemetry]:
     import gc
 
     gc.collect()
+
+    settle()  # finishes the collector deferred
     assert t.open_spans() == 0, "a span was left open"
 
 

@@ -25,6 +25,7 @@ from conftest import (
     sse_response,
     stream_events,
 )
+from llm_cost_otel.deferred import settle
 
 HAIKU = "claude-haiku-4-5-20251001"  # $1 in, $5 out, $0.10 read, $1.25 5m write, $2 1h write
 SONNET = "claude-sonnet-4-5-20250929"  # $3/$15, read $0.30, 5m $3.75, 1h $6; >200k: $6/$22.50/$0.60/$7.50/$12
@@ -189,6 +190,7 @@ def test_stream_broken_early_records_usage_seen_so_far(otel: Any) -> None:
             break
     del stream
     gc.collect()
+    settle()  # finishes the collector deferred
     (span,) = otel.chat_spans()
     # message_start was seen (input and the 1 output token so far), message_delta was not
     assert span.attributes["gen_ai.usage.input_tokens"] == 1000
@@ -211,6 +213,7 @@ def test_stream_never_iterated_ends_when_dropped(otel: Any) -> None:
     assert otel.chat_spans() == []
     del stream
     gc.collect()
+    settle()  # finishes the collector deferred
     (span,) = otel.chat_spans()
     assert "gen_ai.usage.cost" not in span.attributes  # nothing was read: no usage known
 
@@ -307,6 +310,7 @@ def test_parse_and_raw_and_streaming_response_are_counted(otel: Any) -> None:
     ) as response:
         assert response.parse().id == "msg_01"
     gc.collect()
+    settle()  # finishes the collector deferred
     spans = otel.chat_spans()
     assert len(spans) == 3
     assert all(s.attributes["gen_ai.usage.cost"] == pytest.approx(haiku_cost(inp=10, out=5)) for s in spans)
@@ -318,6 +322,7 @@ def test_raw_response_never_parsed_still_counted_from_body(otel: Any) -> None:
     raw.http_response.read()
     del raw
     gc.collect()
+    settle()  # finishes the collector deferred
     (span,) = otel.chat_spans()
     assert span.attributes["gen_ai.usage.cost"] == pytest.approx(haiku_cost(inp=10, out=5))
 
@@ -478,6 +483,7 @@ def test_async_task_cancelled_mid_stream_ends_span(otel: Any) -> None:
 
     asyncio.run(main())
     gc.collect()
+    settle()  # finishes the collector deferred
     (span,) = otel.chat_spans()
     assert span.attributes["gen_ai.usage.input_tokens"] == 10  # message_start was seen
 

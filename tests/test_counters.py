@@ -12,6 +12,7 @@ import pytest
 import llm_cost_otel
 from conftest import anthropic_client, json_response, message_json
 from llm_cost_otel import telemetry
+from llm_cost_otel.usage import Usage
 
 HAIKU = "claude-haiku-4-5-20251001"
 MSGS = [{"role": "user", "content": "Hello"}]
@@ -56,19 +57,49 @@ def test_a_sum_never_added_to_has_no_point(otel: Any) -> None:
     assert otel.metric_points("llm_cost.unpriced") == []
 
 
-def test_a_series_rebuilt_after_a_cache_reset_keeps_one_point_per_attribute_set(otel: Any) -> None:
+def test_one_owner_per_series_repeated_passes_add_no_series(otel: Any) -> None:
+    """5,000 allowlisted values, three identical passes: the same series after each (the
+    old per-instrument cache was cleared at 4,096 and re-registered every series)."""
+    llm_cost_otel.uninstrument()
+    llm_cost_otel.instrument(
+        tracer_provider=otel.tracer_provider, meter_provider=otel.meter_provider, metric_attributes=["user.id"]
+    )
     active = telemetry.active()
     assert active is not None
-    client = _client()
-    _call(client)
-    _call(client)
-    active._series_cache.clear()  # what a full cache does; the old series' sums must survive
-    active._attr_cache.clear()
-    _call(client)
+    active.totals.cardinality_limit = 10_000
+    request = telemetry.Request(provider="anthropic", operation="chat", model="claude-haiku-4-5")
+    usage = Usage(input_tokens=10, output_tokens=5)
+    counts = []
+    for _ in range(3):
+        for i in range(5000):
+            key = (("user.id", f"u{i}"),)
+            active.record_metrics(request, telemetry.Outcome(usage=usage), None, key, None)
+        counts.append(len(active.totals.all_series()))
+    assert counts == [5000, 5000, 5000]
+    # (the SDK's own per-metric limit, 2,000 by default, would fold these points further)
+    assert {s.sums[0] for s in active.totals.all_series()} == {30}
+
+
+def test_series_past_the_cardinality_limit_go_to_one_overflow_series(otel: Any, caplog: Any) -> None:
+    llm_cost_otel.uninstrument()
+    llm_cost_otel.instrument(
+        tracer_provider=otel.tracer_provider, meter_provider=otel.meter_provider, metric_attributes=["user.id"]
+    )
+    active = telemetry.active()
+    assert active is not None
+    active.totals.cardinality_limit = 50
+    request = telemetry.Request(provider="anthropic", operation="chat", model="claude-haiku-4-5")
+    with caplog.at_level("WARNING", logger="llm_cost_otel"):
+        for i in range(500):
+            active.record_metrics(
+                request, telemetry.Outcome(usage=Usage(input_tokens=1)), None, (("user.id", f"u{i}"),), None
+            )
+    assert len(active.totals.series) == 50
     points = _points(otel, "llm_cost.tokens", **{"llm_cost.token.type": "input"})
-    assert len(points) == 1
-    assert points[0].value == 90
-    assert otel.metric_sum("llm_cost.usd") == pytest.approx(3 * CALL_USD, rel=1e-12)
+    overflow = [p for p in points if p.attributes.get("otel.metric.overflow") is True]
+    assert len(overflow) == 1 and overflow[0].value == 450
+    assert sum(p.value for p in points) == 500  # nothing lost, only folded
+    assert sum("otel.metric.overflow" in r.getMessage() for r in caplog.records) == 1
 
 
 def test_concurrent_calls_lose_no_counter_update(otel: Any) -> None:

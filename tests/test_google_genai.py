@@ -18,6 +18,7 @@ from google.genai import errors, types
 
 import llm_cost_otel
 from conftest import per_million
+from llm_cost_otel.deferred import settle
 
 FLASH_IN, FLASH_AUDIO_IN, FLASH_OUT, FLASH_READ = 0.30, 1.00, 2.50, 0.03  # gemini-2.5-flash
 PRO_IN, PRO_OUT, PRO_LONG_IN, PRO_LONG_OUT = 1.25, 10.0, 2.50, 15.0  # gemini-2.5-pro, >200k prompt
@@ -225,6 +226,7 @@ def test_stream_stopped_early_records_what_it_saw(otel: Any) -> None:
             break
     del stream
     gc.collect()
+    settle()  # finishes the collector deferred
     (span,) = otel.spans("generate_content")
     assert span.attributes["gen_ai.usage.output_tokens"] == 20 + 50
 
@@ -235,6 +237,7 @@ def test_stream_never_iterated_sends_nothing_and_records_nothing(otel: Any) -> N
     stream = client.models.generate_content_stream(model="gemini-2.5-flash", contents="hi")
     del stream
     gc.collect()
+    settle()  # finishes the collector deferred
     assert sent == []
     assert otel.spans("generate_content") == []
 
@@ -306,6 +309,7 @@ def test_async_stream_broken_early_then_dropped_ends_span(otel: Any) -> None:
 
     asyncio.run(main())
     gc.collect()
+    settle()  # finishes the collector deferred
     (span,) = otel.spans("generate_content")
     assert span.attributes["gen_ai.usage.output_tokens"] == 10 + 50  # the first chunk's running total
 
@@ -330,6 +334,7 @@ def test_async_task_cancelled_mid_stream(otel: Any) -> None:
 
     asyncio.run(main())
     gc.collect()
+    settle()  # finishes the collector deferred
     (span,) = otel.spans("generate_content")
     assert span.attributes["gen_ai.usage.output_tokens"] == 10 + 50
 

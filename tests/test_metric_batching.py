@@ -100,7 +100,9 @@ def test_every_reader_sees_every_point_once() -> None:
         llm_cost_otel.uninstrument()
 
 
-def test_a_provider_that_never_collects_keeps_the_queue_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_request_path_never_runs_the_queue_and_the_worker_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past MAX_PENDING queued recordings the background worker's tick records them; the call
+    that crosses the line does not (one call in ~4,096 used to stall recording them all)."""
     from opentelemetry.sdk.trace import TracerProvider
 
     monkeypatch.setattr(telemetry.Totals, "MAX_PENDING", 10)
@@ -109,12 +111,42 @@ def test_a_provider_that_never_collects_keeps_the_queue_bounded(monkeypatch: pyt
     try:
         active = telemetry.active()
         assert active is not None
+        recorded_on: list[str] = []
+        real = active.duration.record
+        monkeypatch.setattr(
+            active.duration, "record", lambda *a, **k: (recorded_on.append(threading.current_thread().name), real(*a))
+        )
         client = _client()
-        for _ in range(20):  # 60 points queued in all
+        for _ in range(20):
             client.messages.create(model="claude-haiku-4-5", max_tokens=10, messages=MSGS)
-            assert len(active.totals._pending) <= 10
+        assert recorded_on == []  # no call recorded the queue inline
+        assert len(active.totals._pending) == 20
+        active.totals.housekeeping()  # what the worker does each tick
+        assert len(active.totals._pending) == 0 and len(recorded_on) == 20
         assert _count(reader, "gen_ai.client.operation.duration") == 20
         assert _count(reader, "gen_ai.client.token.usage") == 40
+    finally:
+        llm_cost_otel.uninstrument()
+
+
+def test_a_provider_that_never_collects_keeps_the_queue_bounded(monkeypatch: pytest.MonkeyPatch, caplog: Any) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+
+    monkeypatch.setattr(telemetry.Totals, "MAX_QUEUED", 10)
+    monkeypatch.setattr(telemetry.Totals, "MAX_PENDING", 10**9)  # and no worker help
+    reader = InMemoryMetricReader()
+    llm_cost_otel.instrument(tracer_provider=TracerProvider(), meter_provider=MeterProvider(metric_readers=[reader]))
+    try:
+        active = telemetry.active()
+        assert active is not None
+        client = _client()
+        with caplog.at_level("WARNING", logger="llm_cost_otel"):
+            for _ in range(25):
+                client.messages.create(model="claude-haiku-4-5", max_tokens=10, messages=MSGS)
+                assert len(active.totals._pending) <= 10
+        assert active.totals.dropped_points == 15
+        assert sum("dropping the oldest" in r.getMessage() for r in caplog.records) == 1
+        assert _count(reader, "gen_ai.client.operation.duration") == 10  # the newest kept
     finally:
         llm_cost_otel.uninstrument()
 

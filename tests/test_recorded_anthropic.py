@@ -23,6 +23,7 @@ import httpx2
 import pytest
 
 from conftest import Telemetry, anthropic_client, async_anthropic_client, per_million
+from llm_cost_otel.deferred import settle
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:The model .* is deprecated:DeprecationWarning"),
@@ -571,6 +572,7 @@ async def test_bedrock_with_raw_response_never_parsed(otel: Telemetry) -> None:
     assert raw.http_response.json() == cassette.recorded[0].body
     del raw
     gc.collect()
+    settle()  # finishes the collector deferred
     cassette.assert_requests_replayed(ignore=("anthropic_version",))
     # usage read back from the body carries no stop reason; cost and tokens are what matter here
     assert_billed(otel, cassette, provider="aws.bedrock", prices=BEDROCK_PRICES, finish_reasons=False)
@@ -630,6 +632,7 @@ def test_streaming_response_read_line_by_line(otel: Telemetry) -> None:
     assert [json.loads(d) for d in data] == sse_events(cassette.interactions[0]["response"]["body"])
     del response
     gc.collect()
+    settle()  # finishes the collector deferred
     cassette.assert_requests_replayed()
     (span,) = otel.chat_spans()
     assert span.attributes.get("gen_ai.usage.output_tokens") == cassette.recorded[0].output_tokens

@@ -33,6 +33,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 import llm_cost_otel
 from conftest import Telemetry, per_million
+from llm_cost_otel.deferred import settle
 from llm_cost_otel.pricing import catalog
 
 CASSETTES = Path(__file__).parent / "cassettes" / "google_genai"
@@ -76,6 +77,7 @@ def _long_lived_objects_frozen() -> Iterator[None]:
     catalog.warm()
     llm_cost_otel.uninstrument()
     gc.collect()
+    settle()  # finishes the collector deferred
     gc.freeze()
     try:
         yield

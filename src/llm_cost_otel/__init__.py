@@ -61,7 +61,8 @@ def instrument(
     tracer_provider: Any = None,
     meter_provider: Any = None,
     prices: str | os.PathLike[str] | Mapping[str, Any] | None = None,
-    metric_attributes: Collection[str] | None = None,
+    metric_attributes: Collection[str] | str | None = None,
+    baggage_attributes: Collection[str] | str | None = None,
 ) -> None:
     """Instrument every supported LLM SDK that is installed. Idempotent.
 
@@ -72,7 +73,9 @@ def instrument(
     """
     from .instrumentation import ensure_telemetry
 
-    ensure_telemetry(tracer_provider, meter_provider, prices, metric_attributes, replace=True)
+    ensure_telemetry(
+        tracer_provider, meter_provider, prices, metric_attributes, replace=True, baggage_attributes=baggage_attributes
+    )
     for instrumentor in _instrumentors():
         instrumentor.instrument(skip_dep_check=True)
 

@@ -18,7 +18,9 @@ still carries ``traceparent`` as ours wherever the SDK would have propagated its
 from __future__ import annotations
 
 import json
+import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping
 from contextvars import ContextVar
 from typing import Any
@@ -29,6 +31,7 @@ from . import streams
 from ._fields import fields_of
 from ._safety import log_once
 from .calls import BatchResults, Call, remember
+from .counts import UnreadableUsage, count, has_counts
 from .instrumentation import CostInstrumentor, observing
 from .telemetry import Outcome, Request
 from .telemetry import active as active_telemetry
@@ -48,8 +51,8 @@ _SYSTEM_TYPES = (str, list)
 # --- usage -----------------------------------------------------------------------------
 
 
-def _int(value: Any) -> int:
-    return value if type(value) is int and value > 0 else 0
+# The token counts of a usage report: one of them must be there for the report to say anything.
+_TOKEN_COUNTS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 
 
 def usage_from_anthropic(usage: Any) -> Usage:
@@ -58,29 +61,34 @@ def usage_from_anthropic(usage: Any) -> Usage:
     ``input_tokens`` excludes cache reads and writes; ``cache_creation_input_tokens`` is the
     total of the 5m and 1h writes that ``cache_creation`` splits (absent in older payloads:
     then all writes are 5m, the default TTL).
+
+    Raises ``UnreadableUsage`` when a count in it is not a count, or it has no token count.
     """
-    get = fields_of(usage).get
-    writes = _int(get("cache_creation_input_tokens"))
+    fields = fields_of(usage)
+    if not has_counts(fields, _TOKEN_COUNTS):
+        raise UnreadableUsage("a usage report without token counts")
+    get = fields.get
+    writes = count(get("cache_creation_input_tokens"))
     split = get("cache_creation")
     w5 = w1 = 0
     if split is not None:
         sget = fields_of(split).get
-        w5 = _int(sget("ephemeral_5m_input_tokens"))
-        w1 = _int(sget("ephemeral_1h_input_tokens"))
+        w5 = count(sget("ephemeral_5m_input_tokens"))
+        w1 = count(sget("ephemeral_1h_input_tokens"))
     if w5 + w1 < writes:
         w5 += writes - (w5 + w1)  # unsplit remainder: the default 5m TTL
     tools = get("server_tool_use")
     web_search = web_fetch = 0
     if tools is not None:
         tget = fields_of(tools).get
-        web_search = _int(tget("web_search_requests"))
-        web_fetch = _int(tget("web_fetch_requests"))
+        web_search = count(tget("web_search_requests"))
+        web_fetch = count(tget("web_fetch_requests"))
     details = get("output_tokens_details")
-    output = _int(get("output_tokens"))
-    reasoning = _int(fields_of(details).get("thinking_tokens")) if details is not None else 0
+    output = count(get("output_tokens"))
+    reasoning = count(fields_of(details).get("thinking_tokens")) if details is not None else 0
     return Usage(
-        input_tokens=_int(get("input_tokens")),
-        cache_read_tokens=_int(get("cache_read_input_tokens")),
+        input_tokens=count(get("input_tokens")),
+        cache_read_tokens=count(get("cache_read_input_tokens")),
         cache_write_5m_tokens=w5,
         cache_write_1h_tokens=w1,
         output_tokens=output,
@@ -90,12 +98,19 @@ def usage_from_anthropic(usage: Any) -> Usage:
     )
 
 
+def _read_usage(usage: Any, outcome: Outcome) -> None:
+    """Set ``outcome``'s usage from a report that is there: unreadable -> unknown, never $0."""
+    try:
+        outcome.usage = usage_from_anthropic(usage)
+    except UnreadableUsage:
+        outcome.usage_unknown = True
+
+
 def _outcome_from_message(message: Any) -> Outcome:
     usage = getattr(message, "usage", None)
     stop = getattr(message, "stop_reason", None)
     speed = getattr(usage, "speed", None) if usage is not None else None
-    return Outcome(
-        usage=usage_from_anthropic(usage) if usage is not None else None,
+    outcome = Outcome(
         price_tier="fast" if speed == "fast" else None,
         response_model=getattr(message, "model", None),
         response_id=getattr(message, "id", None),
@@ -103,6 +118,9 @@ def _outcome_from_message(message: Any) -> Outcome:
         service_tier=getattr(usage, "service_tier", None) if usage is not None else None,
         output_messages=lambda: _output_messages(message),
     )
+    if usage is not None:
+        _read_usage(usage, outcome)
+    return outcome
 
 
 def _output_messages(message: Any) -> Any:
@@ -155,7 +173,16 @@ class _MessageStreamWatcher(streams.Watcher):
         return _error_type(error)
 
     def outcome(self) -> Outcome:
-        usage: Usage | None = None
+        output = None
+        if self.content is not None:
+            output = [{"role": "assistant", "content": "".join(self.content), "finish_reason": self.stop_reason}]
+        outcome = Outcome(
+            response_model=self.model,
+            response_id=self.response_id,
+            finish_reasons=(self.stop_reason,) if self.stop_reason else None,
+            service_tier=getattr(self.start_usage, "service_tier", None),
+            output_messages=output,
+        )
         if self.start_usage is not None or self.delta_usage is not None:
             merged: dict[str, Any] = {}
             for source in (self.start_usage, self.delta_usage):
@@ -165,28 +192,50 @@ class _MessageStreamWatcher(streams.Watcher):
                 for key, value in data.items():
                     if value is not None:
                         merged[key] = value
-            usage = usage_from_anthropic(merged)
-        output = None
-        if self.content is not None:
-            output = [{"role": "assistant", "content": "".join(self.content), "finish_reason": self.stop_reason}]
-        return Outcome(
-            usage=usage,
-            response_model=self.model,
-            response_id=self.response_id,
-            finish_reasons=(self.stop_reason,) if self.stop_reason else None,
-            service_tier=getattr(self.start_usage, "service_tier", None),
-            output_messages=output,
-        )
+            _read_usage(merged, outcome)
+        return outcome
+
+
+# Span attribute of a results download: how many of its results an earlier download of the
+# same batch already counted (they are not priced again). To move to the names module.
+BATCH_ALREADY_COUNTED = "llm_cost.batch.already_counted"
+
+# The results counted so far, per batch id: a batch's results may be downloaded any number of
+# times, but each was billed once. Bounded: the batches downloaded longest ago are forgotten
+# first (a download of a forgotten batch is counted again).
+_COUNTED_BATCHES = 256
+_COUNTED_RESULTS = 1_000_000
+_counted: OrderedDict[str, set[str]] = OrderedDict()
+_counted_lock = threading.Lock()
+
+
+def _counted_results(batch_id: str) -> set[str]:
+    """The keys of ``batch_id``'s results already counted, shared by every download of it."""
+    with _counted_lock:
+        seen = _counted.get(batch_id)
+        if seen is not None:
+            _counted.move_to_end(batch_id)
+            return seen
+        seen = _counted[batch_id] = set()
+        while len(_counted) > 1 and (
+            len(_counted) > _COUNTED_BATCHES or sum(map(len, _counted.values())) > _COUNTED_RESULTS
+        ):
+            _counted.popitem(last=False)
+        return seen
 
 
 class _BatchResultsWatcher(streams.Watcher):
-    """Reads ``batches.results()`` lines: every succeeded result is a billed request."""
+    """Reads ``batches.results()`` lines: every succeeded result is a billed request, counted
+    once per process however often the batch's results are downloaded."""
 
-    __slots__ = ("batch",)
+    __slots__ = ("batch", "seen", "skipped")
 
     def __init__(self, call: Call) -> None:
         super().__init__(call)
         self.batch = BatchResults(call)
+        batch_id = call.request.params.get("batch_id")
+        self.seen = _counted_results(batch_id) if isinstance(batch_id, str) else None
+        self.skipped = 0
 
     def item(self, line: Any) -> None:
         result = getattr(line, "result", None)
@@ -194,11 +243,45 @@ class _BatchResultsWatcher(streams.Watcher):
             return
         message = getattr(result, "message", None)
         usage = getattr(message, "usage", None)
-        if usage is not None:
-            model = getattr(message, "model", None) or "unknown"
-            self.batch.add(model, usage_from_anthropic(usage), getattr(message, "id", None))
+        if usage is None:
+            return
+        response_id = getattr(message, "id", None)
+        if self.seen is not None and self._counted_before(getattr(line, "custom_id", None), response_id):
+            self.skipped += 1
+            return
+        model = getattr(message, "model", None) or "unknown"
+        try:
+            parsed = usage_from_anthropic(usage)
+        except UnreadableUsage:
+            self.batch.add_unknown(model)
+            return
+        self.batch.add(model, parsed, response_id)
+
+    def _counted_before(self, custom_id: Any, response_id: Any) -> bool:
+        """Whether an earlier download counted this result; marks it counted if not. Keyed by
+        its ``custom_id`` (unique in a batch), else its message id (NUL-prefixed: custom ids
+        are ``[a-zA-Z0-9_-]``, so the two never meet); a result with neither is counted."""
+        if isinstance(custom_id, str) and custom_id:
+            key = custom_id
+        elif isinstance(response_id, str) and response_id:
+            key = "\0" + response_id
+        else:
+            return False
+        seen = self.seen
+        assert seen is not None
+        with _counted_lock:  # two downloads of one batch at once: each result goes to one
+            if key in seen:
+                return True
+            seen.add(key)
+        return False
 
     def end(self, error: BaseException | None = None) -> None:
+        call = self.call
+        if not call.finished:
+            try:
+                call.span.set_attribute(BATCH_ALREADY_COUNTED, self.skipped)
+            except Exception:
+                log_once("anthropic.batch")
         self.batch.finish(error)
 
 
@@ -353,7 +436,7 @@ def _sends_what_it_builds(client: Any) -> bool:
 
 
 def _start(client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Call, str] | None:
-    telemetry = active_telemetry()
+    telemetry = active_telemetry(__name__)
     if telemetry is None:
         return None
     try:
@@ -541,12 +624,14 @@ def _outcome_from_body(content: bytes) -> Outcome:
         data = json.loads(text)
         usage = data.get("usage")
         stop = data.get("stop_reason")
-        return Outcome(
-            usage=usage_from_anthropic(usage) if isinstance(usage, dict) else None,
+        outcome = Outcome(
             response_model=data.get("model"),
             response_id=data.get("id"),
             finish_reasons=(stop,) if isinstance(stop, str) else None,
         )
+        if isinstance(usage, dict):
+            _read_usage(usage, outcome)
+        return outcome
     # server-sent events: message_start then cumulative message_delta usage
     merged: dict[str, Any] = {}
     model = response_id = stop = None
@@ -564,12 +649,14 @@ def _outcome_from_body(content: bytes) -> Outcome:
         elif event.get("type") == "message_delta":
             merged.update({k: v for k, v in (event.get("usage") or {}).items() if v is not None})
             stop = (event.get("delta") or {}).get("stop_reason") or stop
-    return Outcome(
-        usage=usage_from_anthropic(merged) if merged else None,
+    outcome = Outcome(
         response_model=model,
         response_id=response_id,
         finish_reasons=(stop,) if isinstance(stop, str) else None,
     )
+    if merged:
+        _read_usage(merged, outcome)
+    return outcome
 
 
 # --- hooks on SDK classes --------------------------------------------------------------

@@ -4,6 +4,11 @@ Both live in one ContextVar, so they follow the code the way OpenTelemetry conte
 through nested calls, ``asyncio`` tasks (which copy context) and threads started with a
 copied context. A call captures the scope when it starts, so a stream consumed later, in
 another task, still reports to the scope that made it.
+
+Nothing here raises into the app for what it passes: values are coerced (ids such as UUIDs
+become strings) or dropped (``None``) with one warning, and keys under our own or the
+conventions' namespaces are refused, so attribution can never overwrite a call's model,
+usage or cost.
 """
 
 from __future__ import annotations
@@ -11,57 +16,253 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections import deque
+from collections.abc import Callable, Collection, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any, TypeVar
 
-from opentelemetry import trace
+from opentelemetry import baggage, context, trace
+from opentelemetry.trace import Status, StatusCode
 
+from ._safety import log_once, reset_after_fork, warn_once
 from .usage import Cost, Usage
 
-AttributeValue = str | bool | int | float
+AttributeValue = str | bool | int | float | tuple[str, ...] | tuple[bool, ...] | tuple[int, ...] | tuple[float, ...]
 F = TypeVar("F", bound=Callable[..., Any])
+
+# Names the plugin writes itself (GenAI conventions, ours, the server and error attributes):
+# attribution under them would forge a call's model, usage or cost.
+RESERVED_PREFIXES = ("gen_ai.", "llm_cost.", "server.", "error.", "otel.")
+MAX_BAGGAGE_VALUE_CHARS = 256
+_PRIMITIVES = (str, bool, int, float)
+
+
+def _refused(key: Any) -> str | None:
+    if not isinstance(key, str) or not key:
+        return "is not a non-empty string"
+    if key.startswith(RESERVED_PREFIXES):
+        return "is reserved (" + ", ".join(p + "*" for p in RESERVED_PREFIXES) + " are written by llm-cost-otel)"
+    return None
+
+
+def _coerce(value: Any) -> Any:
+    """An OpenTelemetry attribute value for ``value``, or None to drop it."""
+    if isinstance(value, _PRIMITIVES):
+        return value
+    if value is None:
+        return None
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", "replace")
+    if isinstance(value, list | tuple):
+        items = [v for v in value if v is not None]
+        kinds = {type(v) for v in items}
+        if len(kinds) == 1 and kinds <= {str, bool, int, float}:
+            return tuple(items)
+        return tuple(str(v) for v in items)
+    return str(value)  # ids: UUID, Decimal, enums, dates
+
+
+def clean(values: Mapping[Any, Any]) -> dict[str, AttributeValue]:
+    """Attribution as the app gave it, made safe: never raises."""
+    out: dict[str, AttributeValue] = {}
+    for key, value in values.items():
+        reason = _refused(key)
+        if reason is not None:
+            warn_once(f"attribution-key:{key!r}"[:200], "llm-cost-otel: attribution key %r %s; ignored", key, reason)
+            continue
+        try:
+            coerced = _coerce(value)
+        except Exception:
+            coerced = None
+        if coerced is None:
+            warn_once(
+                f"attribution-value:{key}:{type(value).__name__}"[:200],
+                "llm-cost-otel: attribution %r=%s dropped (no value); the call is still recorded",
+                key,
+                type(value).__name__,
+            )
+            continue
+        if coerced is not value and not isinstance(value, _PRIMITIVES):
+            warn_once(
+                f"attribution-coerced:{key}:{type(value).__name__}"[:200],
+                "llm-cost-otel: attribution %r: %s recorded as %s",
+                key,
+                type(value).__name__,
+                type(coerced).__name__,
+            )
+        out[key] = coerced
+    return out
+
+
+def allowlist(keys: Collection[str] | str | None, env: str) -> frozenset[str]:
+    """An allowlist of attribution keys from ``keys`` (a collection, or a comma-separated
+    string as in the environment variable ``env``, read when ``keys`` is None)."""
+    import os
+
+    source = env if keys is None else "argument"
+    if keys is None:
+        keys = os.environ.get(env, "")
+    if isinstance(keys, str):
+        keys = keys.split(",")
+    found = set()
+    for raw in keys:
+        key = raw.strip() if isinstance(raw, str) else raw
+        if not key:
+            continue
+        reason = _refused(key)
+        if reason is None and any(c in key for c in ";*? "):
+            reason = "is not an attribute key (separate keys with commas; no wildcards)"
+        if reason is not None:
+            warn_once(f"allowlist:{env}:{key!r}"[:200], "llm-cost-otel: %s: key %r %s; ignored", source, key, reason)
+            continue
+        found.add(key)
+    return frozenset(found)
 
 
 class Run:
-    """The rollup of every LLM call made inside one ``track()`` block."""
+    """The rollup of every LLM call made inside one ``track()`` block.
 
-    __slots__ = ("_lock", "attributes", "calls", "cost_usd", "errors", "name", "unpriced_calls", "usage")
+    Its numbers include a call (a stream, say) that is still open when the block exits
+    once that call ends; the ``track()`` span ends then too, so its rollup is complete."""
+
+    __slots__ = (
+        "__weakref__",
+        "_calls",
+        "_cost_usd",
+        "_ending",
+        "_errors",
+        "_lock",
+        "_on_end",
+        "_open",
+        "_spill",
+        "_unpriced_calls",
+        "_usage",
+        "attributes",
+        "name",
+    )
 
     def __init__(self, name: str, attributes: Mapping[str, AttributeValue]) -> None:
         self.name = name
         self.attributes = dict(attributes)
-        self.usage = Usage()
-        self.calls = 0
-        self.cost_usd = 0.0
-        self.unpriced_calls = 0
-        self.errors = 0
+        self._usage = Usage()
+        self._calls = 0
+        self._cost_usd = 0.0
+        self._unpriced_calls = 0
+        self._errors = 0
+        self._lock = threading.Lock()
+        self._spill: deque[tuple[Usage | None, Cost | None, bool, bool]] = deque()
+        self._open: list[None] = []  # one item per call in flight (list append/pop are atomic)
+        self._ending: list[Callable[[], None]] = []  # set when the block exits
+        self._on_end: list[Callable[[], None]] = []
+        reset_after_fork(self)
+
+    def call_started(self) -> None:
+        self._open.append(None)
+
+    def call_ended(self) -> None:
+        try:
+            self._open.pop()
+        except IndexError:
+            return
+        self._maybe_end()
+
+    def record(
+        self, usage: Usage | None, cost: Cost | None, failed: bool, usage_unknown: bool = False, ends_call: bool = True
+    ) -> None:
+        """Add a finished call (``ends_call``) or one batch result. Never waits on a lock:
+        when it is busy (another thread, or this one re-entered) the call is spilled and
+        folded in by the next reader."""
+        if self._lock.acquire(False):
+            try:
+                self._add(usage, cost, failed, usage_unknown)
+            finally:
+                self._lock.release()
+        else:
+            self._spill.append((usage, cost, failed, usage_unknown))
+        if ends_call:
+            self.call_ended()
+
+    def _add(self, usage: Usage | None, cost: Cost | None, failed: bool, usage_unknown: bool) -> None:
+        self._calls += 1
+        if usage is not None:
+            self._usage.add(usage)
+        if cost is not None:
+            self._cost_usd += cost.total
+        elif usage_unknown or (usage is not None and not usage.is_empty):
+            self._unpriced_calls += 1
+        if failed:
+            self._errors += 1
+
+    def _fold(self) -> None:
+        if self._spill and self._lock.acquire(timeout=0.1):
+            try:
+                while self._spill:
+                    self._add(*self._spill.popleft())
+            finally:
+                self._lock.release()
+
+    def _block_exited(self, end: Callable[[], None]) -> None:
+        self._on_end.append(end)
+        self._ending.append(end)
+        self._maybe_end()
+
+    def _maybe_end(self) -> None:
+        if self._ending and not self._open:
+            try:
+                end = self._on_end.pop()  # atomic: the span ends once
+            except IndexError:
+                return
+            end()
+
+    def _after_fork(self) -> None:
         self._lock = threading.Lock()
 
-    def record(self, usage: Usage | None, cost: Cost | None, failed: bool, usage_unknown: bool = False) -> None:
-        with self._lock:
-            self.calls += 1
-            if usage is not None:
-                self.usage.add(usage)
-            if cost is not None:
-                self.cost_usd += cost.total
-            elif usage_unknown or (usage is not None and not usage.is_empty):
-                self.unpriced_calls += 1
-            if failed:
-                self.errors += 1
+    @property
+    def usage(self) -> Usage:
+        self._fold()
+        return self._usage
+
+    @property
+    def calls(self) -> int:
+        self._fold()
+        return self._calls
+
+    @property
+    def cost_usd(self) -> float:
+        self._fold()
+        return self._cost_usd
+
+    @property
+    def unpriced_calls(self) -> int:
+        self._fold()
+        return self._unpriced_calls
+
+    @property
+    def errors(self) -> int:
+        self._fold()
+        return self._errors
+
+    @property
+    def open_calls(self) -> int:
+        """Calls started inside the block that have not ended yet."""
+        return len(self._open)
 
     def __repr__(self) -> str:
         return f"Run({self.name!r}, calls={self.calls}, cost_usd={self.cost_usd:.6f}, usage={self.usage})"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Scope:
     attributes: Mapping[str, AttributeValue]
     runs: tuple[Run, ...]
     key: tuple[tuple[str, AttributeValue], ...]
-    """The attributes as a hashable tuple, for caching metric attribute sets."""
+    """The attributes as a sorted tuple, for caching metric attribute sets."""
+    parent: Scope | None = None
+    owner: object = None
+    """The ``attributes``/``track`` that pushed this scope (so its exit restores the parent
+    in whatever context it runs, without a token)."""
 
 
 EMPTY = Scope({}, (), ())
@@ -72,85 +273,198 @@ def current() -> Scope:
     return _scope.get()
 
 
-def _check(values: Mapping[str, Any]) -> dict[str, AttributeValue]:
-    out: dict[str, AttributeValue] = {}
-    for key, value in values.items():
-        if not isinstance(key, str) or not key:
-            raise TypeError(f"attribution key must be a non-empty string, got {key!r}")
-        if not isinstance(value, str | bool | int | float):
-            raise TypeError(
-                f"attribution value for {key!r} must be str, bool, int or float, got {type(value).__name__}"
-            )
-        out[key] = value
-    return out
+def with_baggage(scope: Scope, keys: frozenset[str]) -> Scope:
+    """``scope`` plus the allowlisted entries of the current OpenTelemetry baggage, which is
+    untrusted input (any HTTP client can send it): string values only, length-bounded, and
+    the app's own attribution wins."""
+    extra = {}
+    for key, value in baggage.get_all().items():
+        if key in keys and key not in scope.attributes and isinstance(value, str):
+            extra[key] = value[:MAX_BAGGAGE_VALUE_CHARS]
+    if not extra:
+        return scope
+    merged = {**scope.attributes, **extra}
+    return Scope(merged, scope.runs, tuple(sorted(merged.items())), scope.parent, scope.owner)
 
 
-def _push(extra: Mapping[str, AttributeValue], run: Run | None = None) -> Any:
+def _push(owner: object, extra: Mapping[str, AttributeValue], run: Run | None = None) -> None:
     parent = _scope.get()
     merged = {**parent.attributes, **extra}
     runs = (*parent.runs, run) if run is not None else parent.runs
-    return _scope.set(Scope(merged, runs, tuple(sorted(merged.items()))))
+    _scope.set(Scope(merged, runs, tuple(sorted(merged.items())), parent, owner))
+
+
+def _pop(owner: object) -> None:
+    """Restore the scope from before ``owner``'s innermost push in this context."""
+    scope: Scope | None = _scope.get()
+    while scope is not None and scope.owner is not owner:
+        scope = scope.parent
+    if scope is not None and scope.parent is not None:
+        _scope.set(scope.parent)
+
+
+def _decorate(func: F, enter: Callable[[], Any], leave: Callable[[Any, BaseException | None], None]) -> F:
+    """Wrap ``func`` so its body (not just the creation of its coroutine or generator) runs
+    between ``enter()`` and ``leave(state, error)``."""
+    if inspect.iscoroutinefunction(func):
+
+        @functools.wraps(func)
+        async def run_async(*args: Any, **kwargs: Any) -> Any:
+            state = enter()
+            try:
+                result = await func(*args, **kwargs)
+            except BaseException as exc:
+                leave(state, exc)
+                raise
+            leave(state, None)
+            return result
+
+        return run_async  # type: ignore[return-value]
+    if inspect.isasyncgenfunction(func):
+
+        @functools.wraps(func)
+        async def run_async_gen(*args: Any, **kwargs: Any) -> Any:
+            state = enter()
+            try:
+                async for item in func(*args, **kwargs):
+                    yield item
+            except BaseException as exc:
+                leave(state, exc)
+                raise
+            leave(state, None)
+
+        return run_async_gen  # type: ignore[return-value]
+    if inspect.isgeneratorfunction(func):
+
+        @functools.wraps(func)
+        def run_gen(*args: Any, **kwargs: Any) -> Any:
+            state = enter()
+            try:
+                result = yield from func(*args, **kwargs)
+            except BaseException as exc:
+                leave(state, exc)
+                raise
+            leave(state, None)
+            return result
+
+        return run_gen  # type: ignore[return-value]
+
+    @functools.wraps(func)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        state = enter()
+        try:
+            result = func(*args, **kwargs)
+        except BaseException as exc:
+            leave(state, exc)
+            raise
+        leave(state, None)
+        return result
+
+    return run  # type: ignore[return-value]
 
 
 class attributes:
-    """Attach attributes to every LLM call made inside; a context manager and a decorator.
+    """Attach attributes to every LLM call made inside; a context manager and a decorator
+    (sync, async, generator and async generator functions).
 
     >>> with attributes(**{"user.id": "u1", "app.feature": "import"}):
     ...     client.messages.create(...)
-    """
 
-    def __init__(self, **values: AttributeValue) -> None:
-        self._values = _check(values)
-        self._tokens: list[Any] = []
+    One object may be entered by many tasks or threads at once."""
+
+    def __init__(self, **values: Any) -> None:
+        self._values = clean(values)
 
     def __enter__(self) -> attributes:
-        self._tokens.append(_push(self._values))
+        _push(self, self._values)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        _scope.reset(self._tokens.pop())
+        _pop(self)
 
     def __call__(self, func: F) -> F:
-        values = self._values
-        if inspect.iscoroutinefunction(func):
+        def enter() -> object:
+            marker = object()
+            _push(marker, self._values)
+            return marker
 
-            @functools.wraps(func)
-            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                token = _push(values)
-                try:
-                    return await func(*args, **kwargs)
-                finally:
-                    _scope.reset(token)
+        def leave(marker: object, error: BaseException | None) -> None:
+            _pop(marker)
 
-            return async_wrapper  # type: ignore[return-value]
-
-        @functools.wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            token = _push(values)
-            try:
-                return func(*args, **kwargs)
-            finally:
-                _scope.reset(token)
-
-        return wrapper  # type: ignore[return-value]
+        return _decorate(func, enter, leave)
 
 
-@contextmanager
-def track(name: str, **values: AttributeValue) -> Iterator[Run]:
+class track:
     """Roll up every LLM call inside into a :class:`Run`, and record it on an INTERNAL span.
 
-    The span carries the attributes and ``llm_cost.rollup.*`` totals, never ``gen_ai.usage.*``,
-    so a backend that sums usage over spans does not count these calls twice.
+    A context manager (``with track("job", **attrs) as run``) and a decorator
+    (``@track("job")`` on sync, async and generator functions: one run per invocation).
+    The span carries the attributes and ``llm_cost.rollup.*`` totals, never
+    ``gen_ai.usage.*``, so a backend that sums usage over spans does not count these calls
+    twice. It ends when the block has exited and every call started inside has ended.
     """
-    from . import telemetry
 
-    checked = _check(values)
-    run = Run(name, checked)
-    tracer = telemetry.active_tracer()
-    with tracer.start_as_current_span(name, kind=trace.SpanKind.INTERNAL, attributes=checked) as span:
-        token = _push(checked, run)
+    def __init__(self, name: str, /, **values: Any) -> None:
+        self.name = name if isinstance(name, str) and name else "track"
+        self._values = clean(values)
+        self._entered: list[tuple[Run, Any, Any]] = []
+
+    def _start(self) -> tuple[Run, Any, Any]:
+        from . import telemetry
+
+        run = Run(self.name, self._values)
+        span: Any = trace.INVALID_SPAN
+        token = None
         try:
-            yield run
-        finally:
-            _scope.reset(token)
+            span = telemetry.active_tracer().start_span(
+                self.name, kind=trace.SpanKind.INTERNAL, attributes=self._values
+            )
+            token = context.attach(trace.set_span_in_context(span))
+        except Exception:
+            log_once("track.start")
+        _push(run, self._values, run)
+        return run, span, token
+
+    def _finish(self, state: tuple[Run, Any, Any], error: BaseException | None) -> None:
+        run, span, token = state
+        _pop(run)
+        if token is not None:
+            try:
+                context.detach(token)
+            except Exception:
+                log_once("track.detach")
+
+        def end() -> None:
+            from . import telemetry
+
+            run._fold()
             telemetry.write_rollup(span, run)
+            try:
+                if error is not None and not isinstance(error, GeneratorExit):
+                    span.set_status(Status(StatusCode.ERROR, telemetry.error_summary(error)))
+                span.end()
+            except Exception:
+                log_once("track.end")
+
+        run._block_exited(end)
+
+    def __enter__(self) -> Run:
+        state = self._start()
+        self._entered.append(state)
+        return state[0]
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        # the innermost entry made in this context (the same object may be entered by
+        # several tasks at once)
+        scope: Scope | None = _scope.get()
+        while scope is not None and not any(scope.owner is s[0] for s in self._entered):
+            scope = scope.parent
+        for i, state in enumerate(self._entered):
+            if scope is not None and state[0] is scope.owner:
+                self._finish(self._entered.pop(i), error)
+                return
+        if self._entered:  # exited in another context than it was entered in
+            self._finish(self._entered.pop(), error)
+
+    def __call__(self, func: F) -> F:
+        return _decorate(func, self._start, self._finish)

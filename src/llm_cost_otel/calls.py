@@ -11,8 +11,8 @@ from typing import Any
 
 from opentelemetry import context, trace
 
-from . import attribution
-from ._safety import log_once, warn_once
+from . import deferred
+from ._safety import in_gc, log_once, warn_once
 from .telemetry import Outcome, Request, Telemetry
 from .usage import Cost, Usage, field_values
 
@@ -30,7 +30,7 @@ class Call:
         "_open",
         "attribution",
         "context",
-        "cost",
+        "priced",
         "request",
         "scope",
         "span",
@@ -40,10 +40,14 @@ class Call:
     )
 
     def __init__(self, telemetry: Telemetry, request: Request) -> None:
+        if deferred.pending():  # calls the GC finalised since the last safe point end now
+            deferred.settle()
         self.telemetry = telemetry
         self.request = request
-        self.scope = attribution.current()
-        self.attribution = telemetry.attribution_key(self.scope)
+        self.scope = scope = telemetry.scope()
+        for run in scope.runs:
+            run.call_started()
+        self.attribution = telemetry.attribution_key(scope)
         self.timestamp = time.time()
         self.started = time.perf_counter()
         self.span = telemetry.start_span(request, self.scope)
@@ -52,7 +56,12 @@ class Call:
         request.input_messages = request.system = None  # captured on the span (or not); don't hold it
         self._open = [True]
         self._first_chunk = True
-        self.cost: Cost | None = None
+        # what cost_of() keeps for a response: this small box, not the whole call
+        self.priced = Priced()
+
+    @property
+    def cost(self) -> Cost | None:
+        return self.priced.cost
 
     def send(self, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any], error_type: ErrorType) -> Any:
         """Run the SDK's request with this call's span current; a failure ends the call with
@@ -98,48 +107,63 @@ class Call:
         """Record ``outcome`` (price, span attributes, metrics, rollups) and end the span.
 
         ``record=False`` only sets the error status and ends the span, for adapters that
-        recorded per-item themselves (batch results)."""
+        recorded per-item themselves (batch results). Inside a garbage collection (a
+        finaliser of an abandoned stream) the work is deferred to a safe point: it may take
+        locks that the code the collector interrupted holds."""
         try:
             self._open.pop()  # atomic: only one caller gets past this line
         except IndexError:
             return
-        duration = time.perf_counter() - self.started
+        if in_gc():
+            deferred.defer(self._record, outcome, record, time.perf_counter(), time.time_ns())
+        else:
+            self._record(outcome, record, time.perf_counter(), None)
+
+    def _record(self, outcome: Outcome, record: bool, ended: float, end_ns: int | None) -> None:
+        duration = ended - self.started
         span = self.span
+        cost = None
+        usage = None
         try:
             telemetry = self.telemetry
             request = self.request
-            cost = None
             priced = True
             _sanitize(outcome)
             usage = outcome.usage
             if not record:
                 telemetry.write_outcome(span, Outcome(error=outcome.error, error_type=outcome.error_type), None, True)
-                return
-            if usage is not None:
-                try:
-                    cost = self._price(outcome)
-                except Exception:
-                    log_once("price")
-                priced = cost is not None
-            elif outcome.usage_unknown:
-                priced = False
-            telemetry.write_outcome(span, outcome, cost, priced)
-            telemetry.record_metrics(request, outcome, cost, self.attribution, duration, self.context)
-            runs = self.scope.runs
-            if runs:
-                failed = outcome.error is not None or outcome.error_type is not None
-                for run in runs:
-                    run.record(usage, cost, failed, outcome.usage_unknown)
-            self.cost = cost
-            if outcome.response_id:
-                _remember_id(outcome.response_id, cost)
+            else:
+                if usage is not None:
+                    try:
+                        cost = self._price(outcome)
+                    except Exception:
+                        log_once("price")
+                    priced = cost is not None
+                elif outcome.usage_unknown:
+                    priced = False
+                telemetry.write_outcome(span, outcome, cost, priced)
+                telemetry.record_metrics(request, outcome, cost, self.attribution, duration, self.context)
+                self.priced.cost = cost
+                if outcome.response_id:
+                    _remember_id(outcome.response_id, cost)
         except Exception:
             log_once("finish")
-        finally:
-            try:
-                span.end()
-            except Exception:
-                log_once("span.end")
+        try:
+            span.end(end_ns)
+        except Exception:
+            log_once("span.end")
+        # after the call's span: this may end a track() span (children end first)
+        runs = self.scope.runs
+        if runs:
+            failed = outcome.error is not None or outcome.error_type is not None
+            for run in runs:
+                try:
+                    if record:
+                        run.record(usage, cost, failed, outcome.usage_unknown)
+                    else:
+                        run.call_ended()
+                except Exception:
+                    log_once("run.record")
 
     def _price(self, outcome: Outcome) -> Cost | None:
         request = self.request
@@ -219,7 +243,7 @@ class BatchResults:
             call.context,
         )
         for run in call.scope.runs:
-            run.record(usage, cost, False)
+            run.record(usage, cost, False, ends_call=False)
         self.results += 1
         self.usage.add(usage)
         if cost is None:
@@ -229,6 +253,24 @@ class BatchResults:
             self.source = cost.source
         if response_id:
             _remember_id(response_id, cost)
+
+    def add_unknown(self, model: str) -> None:
+        """One result whose usage is unreadable: an unpriced result (totals, the unpriced
+        counter, ``track()`` rollups), never $0."""
+        call = self.call
+        request = Request(provider=call.request.provider, operation="chat", model=model or "unknown", batch=True)
+        call.telemetry.record_metrics(
+            request,
+            Outcome(response_model=request.model, usage_unknown=True),
+            None,
+            call.attribution,
+            None,
+            call.context,
+        )
+        for run in call.scope.runs:
+            run.record(None, None, False, True, ends_call=False)
+        self.results += 1
+        self.unpriced += 1
 
     def finish(self, error: BaseException | None = None) -> None:
         call = self.call
@@ -245,9 +287,19 @@ class BatchResults:
 
 # --- cost_of: response object or response id -> the call that produced it ---
 
-# id(obj) -> (weak reference to obj, call). Keyed by identity because SDK responses are often
+
+class Priced:
+    """The cost of a call once it has ended (None before, or when unpriced)."""
+
+    __slots__ = ("cost",)
+
+    def __init__(self) -> None:
+        self.cost: Cost | None = None
+
+
+# id(obj) -> (weak reference to obj, the call's Priced box). Keyed by identity because SDK responses are often
 # unhashable pydantic models; the weakref callback drops the entry when the object dies.
-_by_object: dict[int, tuple[weakref.ref[Any], Call]] = {}
+_by_object: dict[int, tuple[weakref.ref[Any], Priced]] = {}
 # response id -> its cost (just the Cost: nothing else of the call is kept alive)
 _by_id: OrderedDict[str, Cost | None] = OrderedDict()
 
@@ -272,7 +324,7 @@ def remember(obj: Any, call: Call) -> None:
     except TypeError:
         return
     key = ref.key = id(obj)
-    _by_object[key] = (ref, call)
+    _by_object[key] = (ref, call.priced)
 
 
 def _remember_id(response_id: str, cost: Cost | None) -> None:

@@ -28,6 +28,7 @@ from . import streams
 from ._fields import fields_of
 from ._safety import log_once
 from .calls import BatchResults, Call, remember
+from .counts import UnreadableUsage, count, count_or_zero, has_counts
 from .instrumentation import CostInstrumentor, observing
 from .telemetry import Outcome, Request
 from .telemetry import active as active_telemetry
@@ -55,10 +56,6 @@ _NUMBER = (int, float)
 _PARAM_TYPES = (int, float, list, tuple)
 
 
-def _n(value: Any) -> int:
-    return int(value) if isinstance(value, _NUMBER) and value > 0 else 0
-
-
 def _get(obj: Any, name: str) -> Any:
     return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
 
@@ -74,8 +71,20 @@ def _modality_count(details: Any, modality: str) -> int:
     for detail in details or ():
         kind = _get(detail, "modality")
         if kind is not None and _text(kind).upper() == modality:
-            total += _n(_get(detail, "token_count"))
+            total += count(_get(detail, "token_count"))
     return total
+
+
+# The token counts of a usage_metadata: one of them must be there for it to say anything
+# (a stream's chunk may carry an empty one; the total alone cannot be split into a price).
+_TOKEN_COUNTS = (
+    "prompt_token_count",
+    "candidates_token_count",
+    "response_token_count",
+    "cached_content_token_count",
+    "thoughts_token_count",
+    "tool_use_prompt_token_count",
+)
 
 
 def usage_from_gemini(metadata: Any, web_searches: int = 0) -> Usage:
@@ -85,13 +94,18 @@ def usage_from_gemini(metadata: Any, web_searches: int = 0) -> Usage:
     excludes tool-use prompt tokens, which are billed as input too. Thinking
     (``thoughts_token_count``) is billed as output and not part of ``candidates_token_count``.
     The Live API names its output ``response_*`` instead of ``candidates_*``.
+
+    Raises ``UnreadableUsage`` when a count in it is not a count, or it has no token count.
     """
-    get = fields_of(metadata).get
-    prompt = _n(get("prompt_token_count"))
-    cached = min(_n(get("cached_content_token_count")), prompt)
-    tool_use = _n(get("tool_use_prompt_token_count"))
-    thoughts = _n(get("thoughts_token_count"))
-    candidates = _n(get("candidates_token_count")) or _n(get("response_token_count"))
+    fields = fields_of(metadata)
+    if not has_counts(fields, _TOKEN_COUNTS):
+        raise UnreadableUsage("a usage_metadata without token counts")
+    get = fields.get
+    prompt = count(get("prompt_token_count"))
+    cached = min(count(get("cached_content_token_count")), prompt)
+    tool_use = count(get("tool_use_prompt_token_count"))
+    thoughts = count(get("thoughts_token_count"))
+    candidates = count(get("candidates_token_count")) or count(get("response_token_count"))
     # most responses leave some of these lists out: no call for those
     details = get("candidates_tokens_details") or get("response_tokens_details")
     audio_out = _modality_count(details, "AUDIO") if details else 0
@@ -138,23 +152,29 @@ def _traffic_type(metadata: Any) -> str | None:
     return None if value is None else _text(value).lower()
 
 
+def _read_usage(outcome: Outcome, metadata: Any, web_searches: int = 0) -> None:
+    """Set ``outcome``'s usage from a report that is there: unreadable -> unknown, never $0."""
+    try:
+        outcome.usage = usage_from_gemini(metadata, web_searches)
+    except UnreadableUsage:
+        outcome.usage_unknown = True
+
+
 def _outcome_from_response(response: Any, request_model: str) -> Outcome:
     fields = fields_of(response)  # one read of the response's fields, not one getattr each
     metadata = fields.get("usage_metadata")
     response_model = fields.get("model_version")
     candidates = fields.get("candidates")
-    usage = tier = None
-    if metadata is not None:
-        usage = usage_from_gemini(metadata, _web_searches(candidates, response_model or request_model))
-        tier = _traffic_type(metadata)
-    return Outcome(
-        usage=usage,
+    outcome = Outcome(
         response_model=response_model,
         response_id=fields.get("response_id"),
         finish_reasons=_finish_reasons(candidates),
-        service_tier=tier,
         output_messages=lambda: _output_messages(response),
     )
+    if metadata is not None:
+        _read_usage(outcome, metadata, _web_searches(candidates, response_model or request_model))
+        outcome.service_tier = _traffic_type(metadata)
+    return outcome
 
 
 def _output_messages(response: Any) -> Any:
@@ -167,17 +187,22 @@ def _output_messages(response: Any) -> Any:
 def _embedding_outcome(response: Any) -> Outcome:
     metadata = _get(response, "usage_metadata")
     if metadata is not None:
-        return Outcome(usage=usage_from_gemini(metadata))
+        outcome = Outcome()
+        _read_usage(outcome, metadata)
+        return outcome
     # Vertex AI reports tokens per embedding, and billable characters for the models it
     # prices per character (text-embedding-004/005).
     tokens = 0
     found = False
-    for embedding in _get(response, "embeddings") or ():
-        statistics = _get(embedding, "statistics")
-        if statistics is not None and _get(statistics, "token_count") is not None:
-            found = True
-            tokens += _n(_get(statistics, "token_count"))
-    characters = _n(_get(_get(response, "metadata"), "billable_character_count"))
+    try:
+        for embedding in _get(response, "embeddings") or ():
+            statistics = _get(embedding, "statistics")
+            if statistics is not None and _get(statistics, "token_count") is not None:
+                found = True
+                tokens += count(_get(statistics, "token_count"))
+        characters = count(_get(_get(response, "metadata"), "billable_character_count"))
+    except UnreadableUsage:
+        return Outcome(usage_unknown=True)
     if not found and not characters:
         # The Developer API's batchEmbedContents reports no usage at all.
         return Outcome(usage_unknown=True)
@@ -185,7 +210,8 @@ def _embedding_outcome(response: Any) -> Outcome:
 
 
 class _ChunkWatcher(streams.Watcher):
-    """Each chunk's ``usage_metadata`` is a running total for the request: keep the last."""
+    """Each chunk's ``usage_metadata`` is a running total for the request: keep the last one
+    with counts (an empty one on a later chunk says nothing, and must not zero the total)."""
 
     __slots__ = ("content", "finish", "last_usage_chunk", "model", "response_id")
 
@@ -198,7 +224,11 @@ class _ChunkWatcher(streams.Watcher):
         self.content: list[Any] | None = [] if call.telemetry.capture_content else None
 
     def item(self, chunk: Any) -> None:
-        if chunk.usage_metadata is not None:
+        metadata = chunk.usage_metadata
+        # per chunk: nearly every running total has a prompt count, so look at the rest only without one
+        if metadata is not None and (
+            metadata.prompt_token_count is not None or has_counts(fields_of(metadata), _TOKEN_COUNTS)
+        ):
             self.last_usage_chunk = chunk
         if self.model is None:
             self.model = chunk.model_version
@@ -215,20 +245,17 @@ class _ChunkWatcher(streams.Watcher):
 
     def outcome(self) -> Outcome:
         last = self.last_usage_chunk
-        request_model = self.call.request.model
-        usage = None
-        tier = None
-        if last is not None:
-            usage = usage_from_gemini(last.usage_metadata, _web_searches(last.candidates, self.model or request_model))
-            tier = _traffic_type(last.usage_metadata)
-        return Outcome(
-            usage=usage,
+        outcome = Outcome(
             response_model=self.model,
             response_id=self.response_id,
             finish_reasons=self.finish,
-            service_tier=tier,
             output_messages=self.content,
         )
+        if last is not None:
+            searches = _web_searches(last.candidates, self.model or self.call.request.model)
+            _read_usage(outcome, last.usage_metadata, searches)
+            outcome.service_tier = _traffic_type(last.usage_metadata)
+        return outcome
 
 
 # --- request description ---------------------------------------------------------------
@@ -280,7 +307,7 @@ def _request(models: Any, operation: str, kwargs: dict[str, Any], stream: bool =
 
 
 def _start(models: Any, operation: str, kwargs: dict[str, Any], stream: bool = False) -> Call | None:
-    telemetry = active_telemetry()
+    telemetry = active_telemetry(__name__)
     if telemetry is None:
         return None
     try:
@@ -308,7 +335,7 @@ def _cache_outcome(cached: Any, telemetry: Any) -> Outcome:
     from . import telemetry as names
 
     attributes: dict[str, Any] = {}
-    tokens = _n(_get(_get(cached, "usage_metadata"), "total_token_count"))
+    tokens = count_or_zero(_get(_get(cached, "usage_metadata"), "total_token_count"))
     model = _get(cached, "model") or ""
     if tokens:
         attributes[names.CACHE_TOKENS] = tokens
@@ -422,7 +449,7 @@ def _record_batch_job(models: Any, job: Any) -> None:
         if not name or "SUCCEEDED" not in _text(state) or name in _recorded_batches:
             return
         responses = _get(_get(job, "dest"), "inlined_responses") or ()
-        telemetry = active_telemetry()
+        telemetry = active_telemetry(__name__)
         if telemetry is None or not responses:
             return
         _recorded_batches[name] = None
@@ -442,7 +469,12 @@ def _record_batch_job(models: Any, job: Any) -> None:
             metadata = _get(response, "usage_metadata")
             if metadata is not None:
                 version = _get(response, "model_version") or model
-                batch.add(version, usage_from_gemini(metadata), _get(response, "response_id"))
+                try:
+                    usage = usage_from_gemini(metadata)
+                except UnreadableUsage:
+                    batch.add_unknown(version)
+                    continue
+                batch.add(version, usage, _get(response, "response_id"))
         batch.finish()
     except Exception:
         log_once("google_genai.batch")
@@ -481,8 +513,9 @@ class _LiveTurns:
             if self.call is None:
                 return
         self.call.first_chunk()
-        if message.usage_metadata is not None:
-            self.usage = message.usage_metadata
+        metadata = message.usage_metadata
+        if metadata is not None and has_counts(fields_of(metadata), _TOKEN_COUNTS):
+            self.usage = metadata
         if content is not None and content.turn_complete:
             self.complete = True
 
@@ -491,7 +524,10 @@ class _LiveTurns:
         usage, self.usage = self.usage, None
         self.complete = False
         if call is not None:
-            call.finish(Outcome(usage=usage_from_gemini(usage) if usage is not None else None, error=error))
+            outcome = Outcome(error=error)
+            if usage is not None:
+                _read_usage(outcome, usage)
+            call.finish(outcome)
 
 
 _live_sessions: weakref.WeakKeyDictionary[Any, _LiveTurns] = weakref.WeakKeyDictionary()
@@ -519,7 +555,7 @@ class _LiveConnection:
 
 def _live_connect(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     manager = wrapped(*args, **kwargs)
-    if active_telemetry() is None:
+    if active_telemetry(__name__) is None:
         return manager
     return _LiveConnection(manager, instance, kwargs)
 
@@ -544,9 +580,11 @@ def _modalities(items: Any) -> list[dict[str, Any]]:
 
 def usage_from_interaction(usage: Any) -> Usage:
     """Interactions ``usage`` (total_input_tokens includes cached; thoughts are separate from
-    total_output_tokens) -> the neutral partition, via the generate_content mapping."""
+    total_output_tokens) -> the neutral partition, via the generate_content mapping.
+
+    Raises ``UnreadableUsage`` as ``usage_from_gemini`` does."""
     searches = sum(
-        _n(_get(g, "count")) for g in _get(usage, "grounding_tool_count") or () if "search" in str(_get(g, "type"))
+        count(_get(g, "count")) for g in _get(usage, "grounding_tool_count") or () if "search" in str(_get(g, "type"))
     )
     return usage_from_gemini(
         {
@@ -566,12 +604,17 @@ def usage_from_interaction(usage: Any) -> Usage:
 def _interaction_outcome(interaction: Any, usage: Any = None) -> Outcome:
     usage = usage if usage is not None else _get(interaction, "usage")
     tier = _get(interaction, "service_tier")
-    return Outcome(
-        usage=usage_from_interaction(usage) if usage is not None else None,
+    outcome = Outcome(
         response_model=_get(interaction, "model"),
         response_id=_get(interaction, "id"),
         service_tier=_text(tier) if tier is not None else None,
     )
+    if usage is not None:
+        try:
+            outcome.usage = usage_from_interaction(usage)
+        except UnreadableUsage:
+            outcome.usage_unknown = True
+    return outcome
 
 
 class _InteractionWatcher(streams.Watcher):
@@ -639,7 +682,12 @@ def _interaction_result(call: Call, result: Any) -> Any:
             return result
         outcome = _interaction_outcome(result)
         interaction_id = outcome.response_id
-        if outcome.usage is None and interaction_id and str(_get(result, "status")) != "completed":
+        if (
+            outcome.usage is None
+            and not outcome.usage_unknown
+            and interaction_id
+            and str(_get(result, "status")) != "completed"
+        ):
             _pending_interactions[interaction_id] = call.request
             if len(_pending_interactions) > 10_000:
                 _pending_interactions.pop(next(iter(_pending_interactions)))
@@ -652,7 +700,7 @@ def _interaction_result(call: Call, result: Any) -> Any:
 
 
 def _interactions_create(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    telemetry = active_telemetry()
+    telemetry = active_telemetry(__name__)
     if telemetry is None:
         return wrapped(*args, **kwargs)
     try:
@@ -665,7 +713,7 @@ def _interactions_create(wrapped: Any, instance: Any, args: tuple[Any, ...], kwa
 
 
 async def _interactions_create_async(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    telemetry = active_telemetry()
+    telemetry = active_telemetry(__name__)
     if telemetry is None:
         return await wrapped(*args, **kwargs)
     try:
@@ -686,7 +734,7 @@ def _record_background_interaction(interaction: Any) -> None:
             return
         if _get(interaction, "usage") is None:
             return
-        telemetry = active_telemetry()
+        telemetry = active_telemetry(__name__)
         request = _pending_interactions.pop(interaction_id)
         if telemetry is not None:
             Call(telemetry, request).finish(_interaction_outcome(interaction))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 from collections.abc import Callable, Collection
 from typing import Any
@@ -11,8 +12,9 @@ from typing import Any
 import wrapt
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
+from . import deferred
 from . import telemetry as _telemetry
-from ._safety import log_once
+from ._safety import after_fork, log_once
 from .telemetry import Telemetry
 
 logger = logging.getLogger("llm_cost_otel")
@@ -24,35 +26,82 @@ def ensure_telemetry(
     tracer_provider: Any = None,
     meter_provider: Any = None,
     prices: Any = None,
-    metric_attributes: Collection[str] | None = None,
+    metric_attributes: Collection[str] | str | None = None,
     replace: bool = False,
+    baggage_attributes: Collection[str] | str | None = None,
 ) -> Telemetry:
     """The active Telemetry, created on first use. Price overrides are validated here, before
     anything is patched, so a bad file fails ``instrument()`` and changes nothing."""
     with _setup_lock:
         current = _telemetry.active()
-        explicit = any(x is not None for x in (tracer_provider, meter_provider, prices, metric_attributes))
+        explicit = any(
+            x is not None for x in (tracer_provider, meter_provider, prices, metric_attributes, baggage_attributes)
+        )
         if current is not None and not (replace and explicit):
             return current
-        from .pricing import PriceBook
-
-        book = PriceBook.from_config(prices)
-        created = Telemetry(
-            tracer_provider=tracer_provider,
-            meter_provider=meter_provider,
-            prices=book,
-            metric_attributes=frozenset(metric_attributes) if metric_attributes is not None else None,
-        )
-        # Load the price catalog off the hot path so the first call does not pay for it.
-        threading.Thread(target=_warm, args=(book,), name="llm-cost-otel-warm", daemon=True).start()
+        created = _create(tracer_provider, meter_provider, prices, metric_attributes, baggage_attributes)
         _telemetry.set_active(created)
         return created
+
+
+def _create(
+    tracer_provider: Any,
+    meter_provider: Any,
+    prices: Any,
+    metric_attributes: Collection[str] | str | None,
+    baggage_attributes: Collection[str] | str | None,
+) -> Telemetry:
+    from .pricing import PriceBook
+
+    book = PriceBook.from_config(prices)
+    created = Telemetry(
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+        prices=book,
+        metric_attributes=metric_attributes,
+        baggage_attributes=baggage_attributes,
+    )
+    _start_warming(book)
+    deferred.start_worker()
+    return created
+
+
+# Load the price catalog off the hot path so the first call does not pay for it. A fork
+# waits for the load to finish (see _before_fork): a child must not inherit a lock or a
+# half-done import from a thread it does not have.
+_warming: list[threading.Thread] = []
+
+
+def _start_warming(book: Any) -> None:
+    thread = threading.Thread(target=_warm, args=(book,), name="llm-cost-otel-warm", daemon=True)
+    _warming[:] = [thread]
+    thread.start()
 
 
 def _warm(book: Any) -> None:
     # A failure here surfaces (and is logged) on first real use instead.
     with contextlib.suppress(Exception):
         book.warm()
+
+
+FORK_WAIT_SECONDS = 10.0
+
+
+def _before_fork() -> None:
+    for thread in list(_warming):
+        if thread.is_alive() and thread is not threading.current_thread():
+            thread.join(FORK_WAIT_SECONDS)
+
+
+def _child() -> None:
+    global _setup_lock
+    _setup_lock = threading.Lock()
+    _warming.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_before_fork)
+after_fork(_child)
 
 
 class CostInstrumentor(BaseInstrumentor):  # type: ignore[misc]
@@ -67,14 +116,28 @@ class CostInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         """(owner object, attribute name, wrapper) for every function to patch."""
         raise NotImplementedError
 
+    @property
+    def adapter(self) -> str:
+        """The adapter's key in ``telemetry.active(adapter)``: its module's name."""
+        return type(self).__module__
+
     def _instrument(self, **kwargs: Any) -> None:
-        ensure_telemetry(
-            tracer_provider=kwargs.get("tracer_provider"),
-            meter_provider=kwargs.get("meter_provider"),
-            prices=kwargs.get("prices"),
-            metric_attributes=kwargs.get("metric_attributes"),
-            replace=bool(kwargs.get("replace_telemetry")),
-        )
+        settings = {
+            "tracer_provider": kwargs.get("tracer_provider"),
+            "meter_provider": kwargs.get("meter_provider"),
+            "prices": kwargs.get("prices"),
+            "metric_attributes": kwargs.get("metric_attributes"),
+            "baggage_attributes": kwargs.get("baggage_attributes"),
+        }
+        shared = ensure_telemetry(**settings, replace=bool(kwargs.get("replace_telemetry")))
+        own = None
+        if not kwargs.get("replace_telemetry") and any(v is not None for v in settings.values()):
+            # providers or settings given to this instrumentor alone: its calls use them,
+            # whatever another instrumentor (or instrument()) set up before
+            same_providers = shared.providers == (settings["tracer_provider"], settings["meter_provider"])
+            if not same_providers or any(settings[k] is not None for k in ("prices", "metric_attributes")):
+                own = _create(**settings)
+        _telemetry.set_active(own, self.adapter)
         self._patches = []
         for owner, name, wrapper in self.targets():
             if getattr(owner, name, None) is None:
@@ -90,6 +153,7 @@ class CostInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             self._patches.append((owner, name, patch))
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        _telemetry.set_active(None, self.adapter)
         for owner, name, patch in reversed(getattr(self, "_patches", [])):
             current = owner.__dict__.get(name)
             if _is_ours(current, patch):

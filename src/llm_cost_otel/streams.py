@@ -13,7 +13,8 @@ import weakref
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, TypeVar
 
-from ._safety import log_once
+from . import deferred
+from ._safety import in_gc, log_once
 from .calls import Call
 from .telemetry import Outcome
 
@@ -58,6 +59,15 @@ class Watcher:
         call.finish(outcome)
 
 
+def end_soon(watcher: Watcher) -> None:
+    """End a stream's call from a finaliser or generator close: now, or at the next safe
+    point when the garbage collector is running (see ``deferred``)."""
+    if in_gc():
+        deferred.defer(watcher.end)
+    else:
+        watcher.end()
+
+
 def observe(source: Iterator[T], watcher: Watcher) -> Iterator[T]:
     call = watcher.call
     item_fn = watcher.item
@@ -73,7 +83,7 @@ def observe(source: Iterator[T], watcher: Watcher) -> Iterator[T]:
                 log_once("stream.item")
             yield item
     except GeneratorExit:
-        watcher.end()
+        end_soon(watcher)
         raise
     except BaseException as exc:
         watcher.end(exc)
@@ -96,7 +106,7 @@ async def observe_async(source: AsyncIterator[T], watcher: Watcher) -> AsyncIter
                 log_once("stream.item")
             yield item
     except GeneratorExit:
-        watcher.end()
+        end_soon(watcher)
         raise
     except BaseException as exc:
         watcher.end(exc)
@@ -112,7 +122,7 @@ def track_stream_object(obj: Any, watcher: Watcher) -> None:
     """End the call when ``obj`` is closed (via ``closed``) or garbage-collected."""
     try:
         _open_streams[obj] = watcher
-        weakref.finalize(obj, watcher.end)
+        weakref.finalize(obj, end_soon, watcher)
     except TypeError:
         log_once("stream.weakref")
 

@@ -12,22 +12,24 @@ import os
 import threading
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from operator import add, attrgetter, itemgetter
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry import baggage, trace
+from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation, get_meter, get_meter_provider
 from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
 
-from ._safety import log_once
+from . import attribution, deferred
+from ._safety import log_once, reset_after_fork, warn_once
+from .attribution import Scope
 from .usage import Cost, Usage
 from .version import __version__
 
 if TYPE_CHECKING:
-    from .attribution import Run, Scope
+    from .attribution import Run
     from .pricing import PriceBook
 
 SCOPE_NAME = "llm_cost_otel"
@@ -101,6 +103,7 @@ CACHE_STORAGE_ESTIMATE = "llm_cost.cache.storage_usd_for_ttl"
 
 # --- metrics ---
 COMPONENT = "llm_cost.component"
+OVERFLOW = "otel.metric.overflow"
 LLM_TOKEN_TYPE = "llm_cost.token.type"
 DURATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
 TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864)
@@ -166,42 +169,107 @@ class Outcome:
     """The request was billed but its usage could not be read (counted as unpriced, never $0)."""
 
 
-def _parse_keys(value: str | None) -> frozenset[str]:
-    return frozenset(k.strip() for k in (value or "").split(",") if k.strip())
-
-
 def capture_content_enabled() -> bool:
     value = os.environ.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "")
     return value.strip().lower() in ("true", "1", "yes", "span_only", "span_and_event")
 
 
 class Totals:
-    """Per meter provider: cumulative counter values, and histogram points not yet recorded.
+    """Per meter provider: the metric series, their cumulative counter sums, and histogram
+    points not yet recorded. One instance owns every series of its provider.
 
-    Counters: each ``_Series`` holds its own running sums (a list indexed by ``COUNTER_SLOTS``)
-    that a call adds to under one lock; observable counters report every registered series'
-    non-zero sums at collection time. No dict lookups, key or tuple building per call. Equal
-    attribute sets from different series (a second ``instrument()`` on the provider, a cache
-    reset) are merged when observed.
+    Counters: each ``_Series`` holds its own running sums (a list indexed by
+    ``COUNTER_SLOTS``); observable counters report every series' non-zero sums at collection.
+    A call adds its amounts under ``lock`` taken *without blocking*: if the lock is busy
+    (another thread, or this one re-entered from a GC finaliser or a callback) the amounts
+    are spilled to a lock-free queue that the next collection folds in. So the request path
+    never waits on a lock, and nothing can deadlock on it.
+
+    Series: at most ``cardinality_limit`` distinct attribute sets; later ones are counted
+    in one overflow series (``otel.metric.overflow=true``, as the OpenTelemetry SDK does),
+    with one warning, so an unbounded key cannot grow memory forever.
 
     Histogram points: a call queues one deferred recording (a deque append) and the first of
     our observable callbacks runs the queue into the SDK when the meter provider collects,
     before the collection reads the histograms. So every point, with its exemplar context, is
-    in the collection that follows its call, as if recorded synchronously, and the SDK's
-    per-point work (~10 us: validating and hashing attributes, the exemplar offer) runs in a
-    batch off the request path. A provider that never collects gets the queue run every
-    ``MAX_PENDING`` entries, so the queue stays bounded."""
+    in the collection that follows its call, and the SDK's per-point work (~10 us) runs in a
+    batch off the request path. Past ``MAX_PENDING`` queued entries the background worker
+    records them (never the request path); past ``MAX_QUEUED`` the oldest are dropped with a
+    warning (a provider that never collects and a stopped worker)."""
 
     MAX_PENDING = 4096
+    MAX_QUEUED = 65536
+    # A series makes up to 5 attribute sets per metric (the cost components): 400 keeps each
+    # metric within the OpenTelemetry SDK's default limit of 2,000, so our overflow series
+    # (which keeps the token types and components apart) is reached before the SDK's.
+    DEFAULT_CARDINALITY_LIMIT = 400
 
-    def __init__(self) -> None:
+    def __init__(self, cardinality_limit: int | None = None) -> None:
         self.lock = threading.Lock()
-        self._series: list[_Series] = []
+        self.cardinality_limit = cardinality_limit or _cardinality_limit()
+        self.series: dict[tuple[Any, ...], _Series] = {}
+        self._overflow: _Series | None = None
+        self._spill: deque[tuple[list[float], tuple[float, ...]]] = deque()
         self._pending: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
+        self.dropped_points = 0
+        reset_after_fork(self)
+        deferred.add_housekeeper(self)
 
-    def register(self, series: _Series) -> None:
-        with self.lock:
-            self._series.append(series)
+    def _after_fork(self) -> None:
+        # the parent's lock may have been held by a thread that does not exist here
+        self.lock = threading.Lock()
+
+    def new_series(self, key: tuple[Any, ...], attributes: Callable[[], dict[str, Any]]) -> _Series:
+        """The series for ``key``, created (``attributes()`` builds its base attribute set)
+        while under the cardinality limit, else the overflow series."""
+        series = self.series.get(key)
+        if series is not None:
+            return series
+        if len(self.series) >= self.cardinality_limit:
+            overflow = self._overflow
+            if overflow is None:
+                overflow = self._overflow = _Series({OVERFLOW: True})
+                warn_once(
+                    "metric-cardinality",
+                    "llm-cost-otel: more than %d metric series; further attribute sets are counted in one "
+                    "series with otel.metric.overflow=true (raise LLM_COST_OTEL_METRIC_CARDINALITY_LIMIT or "
+                    "allow fewer attribution keys onto metrics)",
+                    self.cardinality_limit,
+                )
+            return overflow
+        # dict.setdefault is atomic: two threads creating the same series keep one
+        return self.series.setdefault(key, _Series(attributes()))
+
+    def add(self, sums: list[float], amounts: tuple[float, ...]) -> None:
+        """Add a call's amounts to a series' sums without ever waiting on the lock."""
+        lock = self.lock
+        if lock.acquire(False):
+            try:
+                sums[:] = map(add, sums, amounts)
+            finally:
+                lock.release()
+        else:
+            self._spill.append((sums, amounts))
+
+    def fold(self) -> None:
+        """Fold spilled amounts into their sums (collection and the worker; never the request path)."""
+        if not self._spill:
+            return
+        lock = self.lock
+        # bounded wait: a collection re-entered from inside our own critical section (a GC
+        # finaliser of the app's that forces a collection) folds next time instead of hanging
+        if not lock.acquire(timeout=0.1):
+            return
+        try:
+            pop = self._spill.popleft
+            while True:
+                try:
+                    sums, amounts = pop()
+                except IndexError:
+                    break
+                sums[:] = map(add, sums, amounts)
+        finally:
+            lock.release()
 
     def record(self, histogram: Any, value: float, attributes: dict[str, Any], context: Context | None = None) -> None:
         """Queue a histogram point (recorded at the next collection)."""
@@ -211,8 +279,18 @@ class Totals:
         """Queue ``record(*args)``, a recording into the metrics SDK, for the next collection."""
         pending = self._pending
         pending.append((record, args))
-        if len(pending) > self.MAX_PENDING:
-            self.drain()
+        if len(pending) > self.MAX_QUEUED:
+            try:
+                pending.popleft()
+            except IndexError:
+                return
+            self.dropped_points += 1
+            warn_once(
+                "histogram-queue-full",
+                "llm-cost-otel: more than %d histogram recordings queued (is the meter provider collecting?); "
+                "dropping the oldest",
+                self.MAX_QUEUED,
+            )
 
     def drain(self) -> None:
         """Run every queued recording. Safe from any thread: deque pops are atomic, so each
@@ -228,13 +306,27 @@ class Totals:
             except Exception:
                 log_once("histogram.record")
 
+    def housekeeping(self) -> None:
+        """The worker's tick: keep the queues short between collections."""
+        if len(self._pending) > self.MAX_PENDING:
+            self.drain()
+        self.fold()
+
+    def all_series(self) -> tuple[_Series, ...]:
+        overflow = self._overflow
+        found = tuple(self.series.values())
+        return (*found, overflow) if overflow is not None else found
+
     def callback(self, metric: str) -> Callable[[CallbackOptions], Iterable[Observation]]:
         slots = tuple(i for i, (name, _, _) in enumerate(COUNTER_SLOTS) if name == metric)
 
         def observe(options: CallbackOptions) -> Iterable[Observation]:
+            # calls the GC finalised since the last safe point end now, so they are in this collection
+            deferred.settle()
             self.drain()
-            with self.lock:
-                items = [(s.attributes[i], s.sums[i]) for s in self._series for i in slots if s.sums[i]]
+            self.fold()
+            # reading a list item is atomic: no lock needed to read the sums
+            items = [(s.attributes[i], s.sums[i]) for s in self.all_series() for i in slots if s.sums[i]]
             merged: dict[tuple[tuple[str, Any], ...], list[Any]] = {}
             for attrs, value in items:
                 k = tuple(sorted(attrs.items()))
@@ -245,6 +337,24 @@ class Totals:
             return [Observation(value, attrs) for attrs, value in merged.values()]
 
         return observe
+
+
+def _cardinality_limit() -> int:
+    raw = os.environ.get("LLM_COST_OTEL_METRIC_CARDINALITY_LIMIT", "").strip()
+    if raw:
+        try:
+            value = int(raw)
+            if value > 0:
+                return value
+        except ValueError:
+            pass
+        warn_once(
+            "cardinality-limit-env",
+            "llm-cost-otel: LLM_COST_OTEL_METRIC_CARDINALITY_LIMIT=%r is not a positive integer; using %d",
+            raw,
+            Totals.DEFAULT_CARDINALITY_LIMIT,
+        )
+    return Totals.DEFAULT_CARDINALITY_LIMIT
 
 
 # llm_cost.tokens by token type: the Usage field each type counts (cache writes: 5m + 1h)
@@ -271,6 +381,7 @@ _NO_DOLLARS = (0,) * len(_DOLLAR_NAMES)
 _usage_details = attrgetter(*USAGE_DETAIL_ATTRS)
 _DETAIL_NAMES = tuple(USAGE_DETAIL_ATTRS.values())
 _second = itemgetter(1)
+_ONE_UNPRICED = tuple(1 if i == _UNPRICED_SLOT else 0 for i in range(len(COUNTER_SLOTS)))
 
 
 class _Series:
@@ -324,7 +435,8 @@ class Telemetry:
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
         prices: PriceBook | None = None,
-        metric_attributes: frozenset[str] | None = None,
+        metric_attributes: Collection[str] | str | None = None,
+        baggage_attributes: Collection[str] | str | None = None,
     ) -> None:
         self.tracer = trace.get_tracer(SCOPE_NAME, __version__, tracer_provider)
         meter = get_meter(SCOPE_NAME, __version__, meter_provider)
@@ -333,9 +445,9 @@ class Telemetry:
 
             prices = PriceBook()
         self.prices = prices
-        if metric_attributes is None:
-            metric_attributes = _parse_keys(os.environ.get("LLM_COST_OTEL_METRIC_ATTRIBUTES"))
-        self.metric_keys = metric_attributes
+        self.providers = (tracer_provider, meter_provider)
+        self.metric_keys = attribution.allowlist(metric_attributes, "LLM_COST_OTEL_METRIC_ATTRIBUTES")
+        self.baggage_keys = attribution.allowlist(baggage_attributes, "LLM_COST_OTEL_BAGGAGE_ATTRIBUTES")
         self.capture_content = capture_content_enabled()
         metric_set = os.environ.get("LLM_COST_OTEL_GENAI_METRICS", "classic").strip().lower()
         names = SEMCONV_METRIC_SETS.get(metric_set, SEMCONV_METRIC_SETS["classic"])
@@ -362,20 +474,24 @@ class Telemetry:
         # counters cost ~10 us a point). Same names, units and cumulative semantics.
         self.totals = _totals_for(meter_provider, meter)
         self._attr_cache: dict[tuple[Any, ...], dict[str, Any]] = {}
-        self._series_cache: dict[tuple[Any, ...], _Series] = {}
+        self.series = self.totals.series  # the provider's one registry, read directly on the hot path
 
     # --- attributes ---
 
+    def scope(self) -> Scope:
+        """The attribution of a call starting now: ``attributes()``/``track()`` scopes, plus the
+        baggage entries the app opted in (``baggage_attributes``); the app's own scope wins."""
+        scope = attribution.current()
+        if self.baggage_keys:
+            scope = attribution.with_baggage(scope, self.baggage_keys)
+        return scope
+
     def attribution_key(self, scope: Scope) -> tuple[tuple[str, Any], ...]:
-        """The allowlisted attribution (scope and baggage) that may go onto metrics."""
+        """The allowlisted attribution that may go onto metrics (sorted, as ``scope.key`` is)."""
         keys = self.metric_keys
         if not keys:
             return ()
-        selected = {k: v for k, v in scope.key if k in keys}
-        for k, v in baggage.get_all().items():
-            if k in keys and k not in selected and isinstance(v, str):
-                selected[k] = v
-        return tuple(sorted(selected.items()))
+        return tuple(item for item in scope.key if item[0] in keys)
 
     def metric_attributes(
         self,
@@ -475,8 +591,9 @@ class Telemetry:
             if messages is not None:
                 attrs[OUTPUT_MESSAGES] = _to_json(messages)
         if outcome.error is not None or outcome.error_type:
-            attrs[ERROR_TYPE] = outcome.error_type or type(outcome.error).__qualname__
-            span.set_status(Status(StatusCode.ERROR, _short(outcome.error)))
+            error_type = outcome.error_type or type(outcome.error).__qualname__
+            attrs[ERROR_TYPE] = error_type
+            span.set_status(Status(StatusCode.ERROR, error_summary(outcome.error, error_type)))
         span.set_attributes(attrs)
 
     def write_batch_totals(
@@ -491,9 +608,10 @@ class Telemetry:
                 OUTPUT_TOKENS: usage.output_tokens,
                 CACHE_READ_TOKENS: usage.cache_read_tokens,
                 CACHE_WRITE_TOKENS: usage.cache_write_tokens,
-                PRICE_SOURCE: source or UNPRICED,
             }
         )
+        if results:  # a download of results all counted before prices nothing
+            span.set_attribute(PRICE_SOURCE, source or UNPRICED)
 
     # --- metrics ---
 
@@ -521,19 +639,16 @@ class Telemetry:
                 error_type = outcome.error_type or type(outcome.error).__qualname__
                 attrs = self.metric_attributes(request, outcome.response_model, attribution, error_type)
             totals.defer(self._record_points, (series, attrs, duration_s, input_tokens, output_tokens, context))
-        sums = series.sums
         if usage is None:
             if outcome.usage_unknown:
-                with totals.lock:
-                    sums[_UNPRICED_SLOT] += 1
+                totals.add(series.sums, _ONE_UNPRICED)
             return
         if cost is not None:
             amounts = (*_token_counts(usage), *_dollars(cost), 0)
         else:
             amounts = (*_token_counts(usage), *_NO_DOLLARS, 0 if usage.is_empty else 1)
         # in COUNTER_SLOTS order; adding 0 is harmless (zero sums are never reported)
-        with totals.lock:
-            sums[:] = map(add, sums, amounts)
+        totals.add(series.sums, amounts)
 
     def _record_points(
         self,
@@ -562,14 +677,11 @@ class Telemetry:
         self, request: Request, response_model: str | None, attribution: tuple[tuple[str, Any], ...]
     ) -> _Series:
         key = (request.provider, request.operation, request.model, response_model, attribution)
-        series = self._series_cache.get(key)
+        series = self.series.get(key)
         if series is None:
-            if len(self._series_cache) > 4096:
-                self._series_cache.clear()
-            series = self._series_cache[key] = _Series(
-                self.metric_attributes(request, response_model, attribution, None)
+            series = self.totals.new_series(
+                key, lambda: self.metric_attributes(request, response_model, attribution, None)
             )
-            self.totals.register(series)
         return series
 
     def record_first_chunk(
@@ -595,14 +707,29 @@ def write_rollup(span: trace.Span, run: Run) -> None:
 
 
 _active: Telemetry | None = None
+# Telemetry an instrumentor was given its own providers or settings for, by adapter
+_by_adapter: dict[str, Telemetry] = {}
 
 
-def set_active(telemetry: Telemetry | None) -> None:
+def set_active(telemetry: Telemetry | None, adapter: str = "") -> None:
+    """The Telemetry calls use: the shared one (``adapter=""``; replacing it drops every
+    adapter's own), or one adapter's own (None: the shared one again)."""
     global _active
+    if adapter:
+        if telemetry is None:
+            _by_adapter.pop(adapter, None)
+        else:
+            _by_adapter[adapter] = telemetry
+        return
     _active = telemetry
+    _by_adapter.clear()
 
 
-def active() -> Telemetry | None:
+def active(adapter: str = "") -> Telemetry | None:
+    if _by_adapter:
+        own = _by_adapter.get(adapter)
+        if own is not None:
+            return own
     return _active
 
 
@@ -630,8 +757,12 @@ def _jsonable(value: Any) -> Any:
     return repr(value)
 
 
-def _short(error: BaseException | None) -> str | None:
-    if error is None:
-        return None
-    text = str(error)
-    return text[:500]
+def error_summary(error: BaseException | None, error_type: str | None = None) -> str:
+    """A span status description that cannot carry request content or credentials: the
+    exception's class and the error type, never its message (an API error's message is the
+    upstream body, which a gateway may fill with the key it rejected). The exception object
+    itself is untouched for the app."""
+    parts = [] if error is None else [type(error).__qualname__[:100]]
+    if error_type and error_type not in parts:
+        parts.append(("HTTP " if error_type.isdigit() else "") + error_type[:100])
+    return ": ".join(parts) or "error"

@@ -10,6 +10,7 @@ import httpx2
 import pytest
 
 import llm_cost_otel
+from llm_cost_otel.deferred import settle
 
 from ._support import (
     MSGS,
@@ -61,6 +62,7 @@ def _fast_gc() -> Iterator[None]:
     is collected as usual."""
     _warm_up()
     gc.collect()
+    settle()  # finishes the collector deferred
     gc.freeze()
     yield
     gc.unfreeze()
@@ -71,6 +73,7 @@ def fresh_gc() -> None:
     """Freeze again what earlier modules left alive (hypothesis' state, recent calls kept for
     ``cost_of``), for modules that collect garbage in every test."""
     gc.collect()
+    settle()  # finishes the collector deferred
     gc.freeze()
 
 

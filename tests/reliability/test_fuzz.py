@@ -247,7 +247,8 @@ def check_example(otel: Any, run: Callable[[], Any], span_prefix: str, expect_us
     for name in ("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "gen_ai.usage.cache_read.input_tokens"):
         assert attrs.get(name, 0) >= 0
     if expect_usage and traced[0] == "ok":
-        assert "gen_ai.usage.input_tokens" in attrs, "the response's usage was dropped"
+        # readable usage is recorded; an empty or malformed report is flagged, never $0
+        assert "gen_ai.usage.input_tokens" in attrs or attrs.get("llm_cost.usage_unknown"), "usage dropped"
         assert "llm_cost.price.source" in attrs or billed == 0, "a billed call was neither priced nor unpriced"
     return traced
 

@@ -29,6 +29,7 @@ import httpx2
 import pytest
 
 import llm_cost_otel
+from llm_cost_otel.deferred import settle
 
 from ._support import (
     HAIKU,
@@ -254,6 +255,7 @@ def _run_sync(provider: str, kind: str, ending: str, client: Any, probe: Callabl
             del stream, iterator, opened
             seen.open_before_gc = not probe()
             gc.collect()
+            settle()  # finishes the collector deferred
         elif _is_manager(opened):  # the helper is used as documented: inside `with`
             with opened as stream:
                 take(stream, limit)
@@ -310,6 +312,7 @@ def _run_async(provider: str, kind: str, ending: str, client: Any, probe: Callab
             del stream, iterator, opened
             seen.open_before_gc = not probe()
             gc.collect()
+            settle()  # finishes the collector deferred
             for _ in range(5):  # let the loop run async-generator finalizers
                 await asyncio.sleep(0)
         elif _is_manager(opened):
@@ -368,6 +371,7 @@ def _run(provider: str, mode: str, kind: str, ending: str, client: Any, probe: C
         seen = _run_sync(provider, kind, ending, client, probe)
     seen.ended_on_release = probe()
     gc.collect()
+    settle()  # finishes the collector deferred
     return seen
 
 

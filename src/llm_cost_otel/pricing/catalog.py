@@ -15,6 +15,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from .._safety import after_fork
 from .rates import PER_MILLION, RateSet
 
 # Our `gen_ai.provider.name` values -> genai-prices provider ids, most specific first. A
@@ -54,6 +55,15 @@ class CatalogEntry:
 
 _lock = threading.Lock()
 _snapshot: Any = None
+
+
+def _reset_lock() -> None:
+    # a child forked while another thread loaded the catalog must not inherit its held lock
+    global _lock
+    _lock = threading.Lock()
+
+
+after_fork(_reset_lock)
 
 
 def catalog_version() -> str:

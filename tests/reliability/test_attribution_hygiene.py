@@ -1,0 +1,342 @@
+"""What the app passes as attribution never raises into it and never forges a call's numbers;
+``track()`` rolls up what its block really spent; errors on spans carry no upstream text."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import logging
+import uuid
+from typing import Any
+
+import httpx2
+import pytest
+from opentelemetry import baggage, context
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+import llm_cost_otel
+from llm_cost_otel import calls, telemetry
+from llm_cost_otel.deferred import settle
+
+from ._support import (
+    ANTHROPIC_KEY,
+    GEMINI_KEY,
+    HAIKU,
+    MSGS,
+    anthropic_client,
+    async_anthropic_client,
+    gemini_client,
+    json_response,
+    message_json,
+    response_json,
+    sse_response,
+    stream_events,
+)
+
+
+def _client() -> Any:
+    return anthropic_client(lambda r: json_response(message_json(model=HAIKU)))
+
+
+def _call(client: Any) -> Any:
+    return client.messages.create(model="claude-haiku-4-5", max_tokens=10, messages=MSGS)
+
+
+def reinstrument(otel: Any, **kwargs: Any) -> None:
+    llm_cost_otel.uninstrument()
+    llm_cost_otel.instrument(tracer_provider=otel.tracer_provider, meter_provider=otel.meter_provider, **kwargs)
+
+
+# --- values are coerced or dropped, never raised -----------------------------------------------
+
+
+def test_odd_attribute_values_are_coerced_or_dropped_with_one_warning(otel: Any, caplog: Any) -> None:
+    user = uuid.UUID("12345678-1234-5678-1234-567812345678")
+    with caplog.at_level(logging.WARNING, logger="llm_cost_otel"):
+        for _ in range(3):
+            with llm_cost_otel.attributes(
+                **{"user.id": None, "org.id": user, "tags": ["a", "b"], "meta": {"k": 1}, "raw": b"bytes\xff"}
+            ):
+                _call(_client())
+    spans = otel.chat_spans()
+    assert len(spans) == 3
+    attrs = spans[0].attributes
+    assert "user.id" not in attrs  # an anonymous user: dropped, the call still recorded
+    assert attrs["org.id"] == str(user)
+    assert attrs["tags"] == ("a", "b")
+    assert attrs["meta"] == "{'k': 1}"
+    assert attrs["raw"] == "bytes\ufffd"
+    assert all(s.attributes["gen_ai.usage.cost"] > 0 for s in spans)
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("'user.id'" in m for m in messages) == 1  # once, not per use
+    assert sum("'org.id'" in m for m in messages) == 1
+
+
+def test_track_accepts_a_name_attribute_and_any_name(otel: Any) -> None:
+    with llm_cost_otel.track("job", name="nightly") as run:
+        _call(_client())
+    with llm_cost_otel.track(None, **{"user.id": 7}) as other:  # type: ignore[arg-type]
+        _call(_client())
+    assert run.calls == 1 and other.calls == 1
+    [job] = otel.spans("job")
+    assert job.attributes["name"] == "nightly"
+
+
+async def test_one_attributes_object_entered_by_many_tasks_at_once(otel: Any) -> None:
+    shared = llm_cost_otel.attributes(**{"app.feature": "chat"})
+    client = async_anthropic_client(lambda r: json_response(message_json(model=HAIKU)))
+
+    async def task(i: int) -> None:
+        with shared, llm_cost_otel.attributes(**{"task": i}):
+            await asyncio.sleep(0.001 * (i % 3))
+            await client.messages.create(model="claude-haiku-4-5", max_tokens=10, messages=MSGS)
+        assert "app.feature" not in llm_cost_otel.attribution.current().attributes
+
+    await asyncio.gather(*(task(i) for i in range(40)))
+    spans = otel.chat_spans()
+    assert len(spans) == 40
+    assert {s.attributes["app.feature"] for s in spans} == {"chat"}
+    assert sorted(s.attributes["task"] for s in spans) == list(range(40))
+
+
+def test_metric_attributes_as_a_string_is_a_comma_list(otel: Any) -> None:
+    reinstrument(otel, metric_attributes="tenant")
+    active = telemetry.active()
+    assert active is not None and active.metric_keys == frozenset({"tenant"})
+    reinstrument(otel, metric_attributes="tenant, app.feature,,")
+    active = telemetry.active()
+    assert active is not None and active.metric_keys == frozenset({"tenant", "app.feature"})
+
+
+def test_malformed_allowlist_entries_are_refused_with_a_warning(otel: Any, caplog: Any) -> None:
+    with caplog.at_level(logging.WARNING, logger="llm_cost_otel"):
+        reinstrument(otel, metric_attributes=["app.feature;tenant", "*", "gen_ai.request.model", "tenant"])
+    active = telemetry.active()
+    assert active is not None and active.metric_keys == frozenset({"tenant"})
+    assert len([r for r in caplog.records if "ignored" in r.getMessage()]) == 3
+
+
+# --- reserved names cannot be forged ------------------------------------------------------------
+
+
+def test_reserved_keys_cannot_overwrite_a_calls_model_usage_or_cost(otel: Any) -> None:
+    forged = {
+        "gen_ai.usage.cost": 42,
+        "gen_ai.request.model": "gpt-5",
+        "llm_cost.usd.input": 1.0,
+        "server.address": "evil",
+        "error.type": "none",
+        "otel.metric.overflow": True,
+        "user.id": "u1",
+    }
+    with llm_cost_otel.track("job", **forged) as run, llm_cost_otel.attributes(**forged):
+        _call(_client())
+    [span] = otel.chat_spans()
+    assert span.attributes["gen_ai.request.model"] == "claude-haiku-4-5"
+    assert span.attributes["gen_ai.usage.cost"] == pytest.approx(run.cost_usd)
+    assert span.attributes["gen_ai.usage.cost"] < 0.001
+    assert span.attributes["server.address"] == "api.anthropic.com"
+    assert span.attributes["user.id"] == "u1"
+    assert "error.type" not in span.attributes
+    [job] = otel.spans("job")
+    assert not [k for k in job.attributes if k.startswith(("gen_ai.", "server.", "error.", "otel."))]
+    assert not [k for k in job.attributes if k.startswith("llm_cost.") and not k.startswith("llm_cost.rollup.")]
+    assert otel.metric_sum("llm_cost.usd") == pytest.approx(run.cost_usd)
+
+
+# --- baggage is untrusted: attribution only when the app opts in ---------------------------------
+
+
+def _with_baggage(entries: dict[str, str]) -> Any:
+    ctx = None
+    for key, value in entries.items():
+        ctx = baggage.set_baggage(key, value, ctx)
+    return context.attach(ctx)  # type: ignore[arg-type]
+
+
+def test_baggage_is_ignored_by_default_even_for_allowlisted_metric_keys(otel: Any) -> None:
+    reinstrument(otel, metric_attributes=["tenant"])
+    token = _with_baggage({"tenant": "victim-corp"})
+    try:
+        _call(_client())
+    finally:
+        context.detach(token)
+    [span] = otel.chat_spans()
+    assert "tenant" not in span.attributes
+    assert all("tenant" not in p.attributes for p in otel.metric_points("llm_cost.usd"))
+
+
+def test_baggage_is_attribution_only_when_opted_in(otel: Any) -> None:
+    reinstrument(otel, metric_attributes=["tenant"], baggage_attributes=["tenant", "request.origin"])
+    token = _with_baggage({"tenant": "acme", "request.origin": "x" * 5000, "user.id": "not-opted-in"})
+    try:
+        _call(_client())
+        with llm_cost_otel.attributes(tenant="own"):  # the app's own attribution wins
+            _call(_client())
+    finally:
+        context.detach(token)
+    first, second = otel.chat_spans()
+    assert first.attributes["tenant"] == "acme"
+    assert len(first.attributes["request.origin"]) == 256  # bounded: untrusted input
+    assert "user.id" not in first.attributes
+    assert second.attributes["tenant"] == "own"
+    tenants = {p.attributes.get("tenant") for p in otel.metric_points("llm_cost.usd")}
+    assert tenants == {"acme", "own"}
+    assert all("request.origin" not in p.attributes for p in otel.metric_points("llm_cost.usd"))
+
+
+# --- track() rolls up what its block spent ------------------------------------------------------
+
+
+async def test_track_decorating_an_async_function_wraps_its_body(otel: Any) -> None:
+    client = async_anthropic_client(lambda r: json_response(message_json(model=HAIKU)))
+    runs: list[Any] = []
+
+    @llm_cost_otel.track("job", **{"user.id": "u1"})
+    async def job() -> str:
+        runs.append(llm_cost_otel.attribution.current().runs[-1])
+        await client.messages.create(model="claude-haiku-4-5", max_tokens=10, messages=MSGS)
+        await client.messages.create(model="claude-haiku-4-5", max_tokens=10, messages=MSGS)
+        return "done"
+
+    assert await job() == "done"
+    assert await job() == "done"
+    assert [r.calls for r in runs] == [2, 2]  # one run per invocation
+    jobs = otel.spans("job")
+    assert [s.attributes["llm_cost.rollup.calls"] for s in jobs] == [2, 2]
+    for span in otel.chat_spans():
+        assert span.parent is not None and span.parent.span_id in {j.context.span_id for j in jobs}
+
+
+def test_track_decorating_a_generator_wraps_its_iteration(otel: Any) -> None:
+    @llm_cost_otel.track("gen")
+    def pages() -> Any:
+        for _ in range(3):
+            yield _call(_client())
+
+    assert len(list(pages())) == 3
+    [span] = otel.spans("gen")
+    assert span.attributes["llm_cost.rollup.calls"] == 3
+
+
+def test_a_stream_left_open_after_break_is_counted_in_its_run(otel: Any) -> None:
+    client = anthropic_client(lambda r: sse_response(stream_events(model=HAIKU)))
+    with llm_cost_otel.track("job") as run:
+        stream = client.messages.create(model="claude-haiku-4-5", max_tokens=10, messages=MSGS, stream=True)
+        for _event in stream:
+            break
+    assert otel.spans("job") == []  # the run waits for the stream it started
+    assert run.open_calls == 1
+    del stream, _event
+    gc.collect()
+    settle()
+    [call_span] = otel.chat_spans()
+    [job] = otel.spans("job")
+    assert run.calls == 1 and run.open_calls == 0
+    assert job.attributes["llm_cost.rollup.calls"] == 1
+    assert job.attributes["llm_cost.rollup.cost_usd"] == pytest.approx(call_span.attributes["gen_ai.usage.cost"])
+    assert job.end_time >= call_span.end_time
+
+
+def test_a_failing_block_ends_its_track_span_with_a_redacted_status(otel: Any) -> None:
+    with pytest.raises(RuntimeError), llm_cost_otel.track("job"):
+        _call(_client())
+        raise RuntimeError(f"app failure quoting {ANTHROPIC_KEY}")
+    [job] = otel.spans("job")
+    assert job.status.status_code.name == "ERROR"
+    assert ANTHROPIC_KEY not in job.to_json()
+    assert not job.events  # no exception event carrying the message or traceback
+
+
+# --- errors on spans carry no upstream text ------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 429, 500])
+def test_an_upstream_that_echoes_the_credential_does_not_put_it_on_spans(otel: Any, status: int) -> None:
+    def echo(request: httpx2.Request) -> httpx2.Response:
+        key = request.headers.get("x-api-key") or request.headers.get("authorization", "")
+        body = {"type": "error", "error": {"type": "authentication_error", "message": f"rejected credential {key}"}}
+        return httpx2.Response(status, json=body)
+
+    import anthropic
+
+    with pytest.raises(anthropic.APIStatusError) as raised, llm_cost_otel.track("job"):
+        _call(anthropic_client(echo))
+    assert ANTHROPIC_KEY in str(raised.value)  # the app's exception is untouched
+
+    def gemini_echo(request: httpx2.Request) -> httpx2.Response:
+        key = request.headers.get("x-goog-api-key", "")
+        return httpx2.Response(status, json={"error": {"code": status, "message": f"API key not valid: {key}"}})
+
+    google = gemini_client(gemini_echo)
+    with pytest.raises(Exception) as gemini_raised:
+        google.models.generate_content(model="gemini-2.5-flash", contents="hi")
+    assert GEMINI_KEY in str(gemini_raised.value)
+    exported = "\n".join(s.to_json() for s in otel.exporter.get_finished_spans())
+    assert ANTHROPIC_KEY not in exported and GEMINI_KEY not in exported
+    for span in otel.exporter.get_finished_spans():
+        if span.status.status_code.name == "ERROR" and span.kind.name == "CLIENT":
+            assert span.attributes["error.type"] == str(status)
+            assert span.status.description and str(status) in span.status.description
+
+
+# --- bounded state -----------------------------------------------------------------------------
+
+
+def test_cost_of_keeps_a_small_box_not_the_call(otel: Any) -> None:
+    message = _call(_client())
+    entry = calls._by_object[id(message)]
+    assert isinstance(entry[1], calls.Priced)
+    gc.collect()
+    assert not any(isinstance(o, calls.Call) for o in gc.get_referrers(entry[1]))
+    assert llm_cost_otel.cost_of(message) is not None
+
+
+def test_twenty_thousand_unknown_models_leave_bounded_state(otel: Any, caplog: Any) -> None:
+    from llm_cost_otel import _safety
+
+    reinstrument(otel)
+    active = telemetry.active()
+    assert active is not None
+    models = [f"ft:claude-custom-{i}" for i in range(20_000)]
+    client = anthropic_client(lambda r: json_response(message_json(model=json.loads(r.content)["model"])))
+    with caplog.at_level(logging.WARNING, logger="llm_cost_otel"):
+        for model in models[:2000]:
+            client.messages.create(model=model, max_tokens=5, messages=MSGS)
+        request = telemetry.Request(provider="anthropic", operation="chat", model="")
+        for model in models[2000:]:  # the rest straight into the metrics path (fast)
+            request.model = model
+            active.record_metrics(request, telemetry.Outcome(usage=llm_cost_otel.Usage(input_tokens=1)), None, (), None)
+    assert len(_safety._reported) <= _safety.MAX_REPORTED + 1  # + the "too many" marker
+    assert len(caplog.records) <= _safety.MAX_REPORTED + 1
+    assert len(active.totals.series) <= active.totals.cardinality_limit
+    assert otel.metric_sum("llm_cost.unpriced") == 20_000
+
+
+def test_an_instrumentor_given_its_own_providers_uses_them(otel: Any) -> None:
+    from llm_cost_otel.anthropic import AnthropicInstrumentor
+    from llm_cost_otel.google_genai import GoogleGenAIInstrumentor
+
+    llm_cost_otel.uninstrument()
+    first, second = InMemorySpanExporter(), InMemorySpanExporter()
+    providers = []
+    for exporter in (first, second):
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        providers.append(provider)
+    google, anthropic_ = GoogleGenAIInstrumentor(), AnthropicInstrumentor()
+    google.instrument(tracer_provider=providers[0])
+    anthropic_.instrument(tracer_provider=providers[1])
+    try:
+        _call(_client())
+        google_client = gemini_client(lambda r: httpx2.Response(200, json=response_json()))
+        google_client.models.generate_content(model="gemini-2.5-flash", contents="hi")
+        assert [s.name for s in first.get_finished_spans()] == ["generate_content gemini-2.5-flash"]
+        assert [s.name for s in second.get_finished_spans()] == ["chat claude-haiku-4-5"]
+    finally:
+        anthropic_.uninstrument()
+        google.uninstrument()
+    assert telemetry.active("llm_cost_otel.anthropic") is telemetry.active()

@@ -74,10 +74,10 @@ def test_one_owner_per_series_repeated_passes_add_no_series(otel: Any) -> None:
         for i in range(5000):
             key = (("user.id", f"u{i}"),)
             active.record_metrics(request, telemetry.Outcome(usage=usage), None, key, None)
-        counts.append(len(active.totals.all_series()))
+        counts.append(len(active.totals.series))
     assert counts == [5000, 5000, 5000]
     # (the SDK's own per-metric limit, 2,000 by default, would fold these points further)
-    assert {s.sums[0] for s in active.totals.all_series()} == {30}
+    assert {s.sums[0] for s in active.totals.series.values()} == {30}
 
 
 def test_series_past_the_cardinality_limit_go_to_one_overflow_series(otel: Any, caplog: Any) -> None:

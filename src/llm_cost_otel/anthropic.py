@@ -29,7 +29,7 @@ from opentelemetry import trace
 
 from . import streams
 from ._fields import fields_of
-from ._safety import log_once
+from ._safety import after_fork, log_once
 from .calls import BatchResults, Call, remember
 from .counts import UnreadableUsage, count, has_counts
 from .instrumentation import CostInstrumentor, observing
@@ -120,6 +120,8 @@ def _outcome_from_message(message: Any) -> Outcome:
     )
     if usage is not None:
         _read_usage(usage, outcome)
+    else:
+        outcome.usage_unknown = True  # a message is billed: no usage report is unknown usage, not $0
     return outcome
 
 
@@ -166,7 +168,7 @@ class _MessageStreamWatcher(streams.Watcher):
             text = (
                 getattr(delta, "text", None) or getattr(delta, "thinking", None) or getattr(delta, "partial_json", None)
             )
-            if text:
+            if text and isinstance(text, str):
                 self.content.append(text)
 
     def error_type(self, error: BaseException) -> str:
@@ -207,6 +209,14 @@ _COUNTED_BATCHES = 256
 _COUNTED_RESULTS = 1_000_000
 _counted: OrderedDict[str, set[str]] = OrderedDict()
 _counted_lock = threading.Lock()
+
+
+def _reset_counted_lock() -> None:
+    global _counted_lock
+    _counted_lock = threading.Lock()
+
+
+after_fork(_reset_counted_lock)
 
 
 def _counted_results(batch_id: str) -> set[str]:
@@ -497,7 +507,8 @@ def _handle_result(call: Call, kind: str, result: Any) -> Any:
             call.finish(Outcome())
     except Exception:
         log_once("anthropic.result")
-        call.finish(Outcome())
+        # a message was billed but could not be read; other requests (batch downloads) bill nothing
+        call.finish(Outcome(usage_unknown=kind == "messages"))
     return result
 
 
@@ -602,6 +613,18 @@ def _after_parse(response: Any, parsed: Any) -> None:
         _handle_result(call, kind, parsed)
 
 
+def _raw_closed(response: Any, result: Any) -> None:
+    """``with_streaming_response``'s exit (or the app) closed a raw response never parsed:
+    price it now from what was read, not when the object is garbage-collected."""
+    if not _pending_raw:
+        return
+    pending = _pending_raw.pop(response, None)
+    if pending is not None:
+        call, kind, finalizer, tee = pending
+        finalizer.detach()
+        _raw_dropped(call, kind, response.http_response, tee)
+
+
 def _raw_dropped(call: Call, kind: str, http_response: Any, tee: _BodyTee | None) -> None:
     """A raw response never parsed: price it from the body the app read, if it read any."""
     if call.finished:
@@ -663,6 +686,7 @@ def _outcome_from_body(content: bytes) -> Outcome:
 
 
 _parse_hook, _async_parse_hook = observing(_after_parse)
+_close_hook, _async_close_hook = observing(_raw_closed)
 
 
 class AnthropicInstrumentor(CostInstrumentor):
@@ -685,6 +709,8 @@ class AnthropicInstrumentor(CostInstrumentor):
             ("anthropic._response", "APIResponse", "parse", _parse_hook),
             ("anthropic._response", "AsyncAPIResponse", "parse", _async_parse_hook),
             ("anthropic._legacy_response", "LegacyAPIResponse", "parse", _parse_hook),
+            ("anthropic._response", "APIResponse", "close", _close_hook),
+            ("anthropic._response", "AsyncAPIResponse", "close", _async_close_hook),
         )
         found = []
         for module_name, class_name, attr, wrapper in wanted:

@@ -36,6 +36,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 # attribution under them would forge a call's model, usage or cost.
 RESERVED_PREFIXES = ("gen_ai.", "llm_cost.", "server.", "error.", "otel.")
 MAX_BAGGAGE_VALUE_CHARS = 256
+MAX_COERCED_CHARS = 256  # a value we turned into text (its __str__ is not the app's chosen string)
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _PRIMITIVES = (str, bool, int, float)
 
 
@@ -50,18 +52,21 @@ def _refused(key: Any) -> str | None:
 def _coerce(value: Any) -> Any:
     """An OpenTelemetry attribute value for ``value``, or None to drop it."""
     if isinstance(value, _PRIMITIVES):
+        if type(value) is int and not _INT64_MIN <= value <= _INT64_MAX:
+            return str(value)  # OTLP carries int64: a UUID's .int would be dropped at export
         return value
     if value is None:
         return None
     if isinstance(value, bytes | bytearray):
-        return bytes(value).decode("utf-8", "replace")
+        return bytes(value[: MAX_COERCED_CHARS * 4]).decode("utf-8", "replace")[:MAX_COERCED_CHARS]
     if isinstance(value, list | tuple):
         items = [v for v in value if v is not None]
         kinds = {type(v) for v in items}
-        if len(kinds) == 1 and kinds <= {str, bool, int, float}:
+        homogeneous = len(kinds) == 1 and kinds <= {str, bool, int, float}
+        if homogeneous and (kinds != {int} or all(_INT64_MIN <= v <= _INT64_MAX for v in items)):
             return tuple(items)
-        return tuple(str(v) for v in items)
-    return str(value)  # ids: UUID, Decimal, enums, dates
+        return tuple(str(v)[:MAX_COERCED_CHARS] for v in items)
+    return str(value)[:MAX_COERCED_CHARS]  # ids: UUID, Decimal, enums, dates
 
 
 def clean(values: Mapping[Any, Any]) -> dict[str, AttributeValue]:
@@ -303,62 +308,132 @@ def _pop(owner: object) -> None:
         _scope.set(scope.parent)
 
 
-def _decorate(func: F, enter: Callable[[], Any], leave: Callable[[Any, BaseException | None], None]) -> F:
+class _Hooks:
+    """How a decorator scopes one invocation: ``start`` it once, ``activate`` it around each
+    stretch of the body that runs (the whole body for a function; each step for a
+    generator, so what the consumer does between items is not inside it), ``finish`` it once."""
+
+    def start(self) -> Any:
+        raise NotImplementedError
+
+    def activate(self, state: Any) -> Any:
+        raise NotImplementedError
+
+    def deactivate(self, state: Any, token: Any) -> None:
+        raise NotImplementedError
+
+    def finish(self, state: Any, error: BaseException | None) -> None:
+        raise NotImplementedError
+
+
+def _decorate(func: F, hooks: _Hooks) -> F:
     """Wrap ``func`` so its body (not just the creation of its coroutine or generator) runs
-    between ``enter()`` and ``leave(state, error)``."""
-    if inspect.iscoroutinefunction(func):
-
-        @functools.wraps(func)
-        async def run_async(*args: Any, **kwargs: Any) -> Any:
-            state = enter()
-            try:
-                result = await func(*args, **kwargs)
-            except BaseException as exc:
-                leave(state, exc)
-                raise
-            leave(state, None)
-            return result
-
-        return run_async  # type: ignore[return-value]
+    inside one scope per invocation."""
     if inspect.isasyncgenfunction(func):
 
         @functools.wraps(func)
         async def run_async_gen(*args: Any, **kwargs: Any) -> Any:
-            state = enter()
+            state = hooks.start()
+            error: BaseException | None = None
+            agen = func(*args, **kwargs)
             try:
-                async for item in func(*args, **kwargs):
-                    yield item
+                sent: Any = None
+                thrown: BaseException | None = None
+                while True:
+                    token = hooks.activate(state)
+                    try:
+                        item = await (agen.athrow(thrown) if thrown is not None else agen.asend(sent))
+                    except StopAsyncIteration:
+                        return
+                    finally:
+                        hooks.deactivate(state, token)
+                    thrown = None
+                    try:
+                        sent = yield item
+                    except GeneratorExit:
+                        token = hooks.activate(state)
+                        try:
+                            await agen.aclose()
+                        finally:
+                            hooks.deactivate(state, token)
+                        raise
+                    except BaseException as exc:
+                        thrown = exc
             except BaseException as exc:
-                leave(state, exc)
+                error = exc
                 raise
-            leave(state, None)
+            finally:
+                hooks.finish(state, error)
 
         return run_async_gen  # type: ignore[return-value]
     if inspect.isgeneratorfunction(func):
 
         @functools.wraps(func)
         def run_gen(*args: Any, **kwargs: Any) -> Any:
-            state = enter()
+            state = hooks.start()
+            error: BaseException | None = None
+            gen = func(*args, **kwargs)
             try:
-                result = yield from func(*args, **kwargs)
+                sent: Any = None
+                thrown: BaseException | None = None
+                while True:
+                    token = hooks.activate(state)
+                    try:
+                        item = gen.throw(thrown) if thrown is not None else gen.send(sent)
+                    except StopIteration as stop:
+                        return stop.value
+                    finally:
+                        hooks.deactivate(state, token)
+                    thrown = None
+                    try:
+                        sent = yield item
+                    except GeneratorExit:
+                        token = hooks.activate(state)
+                        try:
+                            gen.close()
+                        finally:
+                            hooks.deactivate(state, token)
+                        raise
+                    except BaseException as exc:
+                        thrown = exc
             except BaseException as exc:
-                leave(state, exc)
+                error = exc
                 raise
-            leave(state, None)
-            return result
+            finally:
+                hooks.finish(state, error)
 
         return run_gen  # type: ignore[return-value]
+    if inspect.iscoroutinefunction(func):
+
+        @functools.wraps(func)
+        async def run_async(*args: Any, **kwargs: Any) -> Any:
+            state = hooks.start()
+            token = hooks.activate(state)
+            error: BaseException | None = None
+            try:
+                return await func(*args, **kwargs)
+            except BaseException as exc:
+                error = exc
+                raise
+            finally:
+                hooks.deactivate(state, token)
+                hooks.finish(state, error)
+
+        return run_async  # type: ignore[return-value]
 
     @functools.wraps(func)
     def run(*args: Any, **kwargs: Any) -> Any:
-        state = enter()
+        state = hooks.start()
+        token = hooks.activate(state)
+        error: BaseException | None = None
         try:
-            result = func(*args, **kwargs)
+            return func(*args, **kwargs)
         except BaseException as exc:
-            leave(state, exc)
+            error = exc
             raise
-        leave(state, None)
-        return result
+        finally:
+            hooks.deactivate(state, token)
+            hooks.finish(state, error)
 
     return run  # type: ignore[return-value]
 
@@ -383,15 +458,24 @@ class attributes:
         _pop(self)
 
     def __call__(self, func: F) -> F:
-        def enter() -> object:
-            marker = object()
-            _push(marker, self._values)
-            return marker
+        return _decorate(func, _AttributeHooks(self._values))
 
-        def leave(marker: object, error: BaseException | None) -> None:
-            _pop(marker)
 
-        return _decorate(func, enter, leave)
+class _AttributeHooks(_Hooks):
+    def __init__(self, values: dict[str, AttributeValue]) -> None:
+        self.values = values
+
+    def start(self) -> object:
+        return object()  # this invocation's marker
+
+    def activate(self, marker: object) -> None:
+        _push(marker, self.values)
+
+    def deactivate(self, marker: object, token: Any) -> None:
+        _pop(marker)
+
+    def finish(self, marker: object, error: BaseException | None) -> None:
+        pass
 
 
 class track:
@@ -409,30 +493,42 @@ class track:
         self._values = clean(values)
         self._entered: list[tuple[Run, Any, Any]] = []
 
-    def _start(self) -> tuple[Run, Any, Any]:
+    def _begin(self) -> tuple[Run, Any]:
+        """A new run and its span (not yet current)."""
         from . import telemetry
 
         run = Run(self.name, self._values)
         span: Any = trace.INVALID_SPAN
-        token = None
         try:
             span = telemetry.active_tracer().start_span(
                 self.name, kind=trace.SpanKind.INTERNAL, attributes=self._values
             )
-            token = context.attach(trace.set_span_in_context(span))
         except Exception:
             log_once("track.start")
-        _push(run, self._values, run)
-        return run, span, token
+        return run, span
 
-    def _finish(self, state: tuple[Run, Any, Any], error: BaseException | None) -> None:
-        run, span, token = state
+    @staticmethod
+    def _activate(run: Run, span: Any) -> Any:
+        token = None
+        try:
+            token = context.attach(trace.set_span_in_context(span))
+        except Exception:
+            log_once("track.attach")
+        _push(run, run.attributes, run)
+        return token
+
+    @staticmethod
+    def _deactivate(run: Run, token: Any) -> None:
         _pop(run)
         if token is not None:
             try:
                 context.detach(token)
             except Exception:
                 log_once("track.detach")
+
+    @staticmethod
+    def _end(run: Run, span: Any, error: BaseException | None) -> None:
+        """The block is done: end the span when its last call has ended too."""
 
         def end() -> None:
             from . import telemetry
@@ -449,9 +545,9 @@ class track:
         run._block_exited(end)
 
     def __enter__(self) -> Run:
-        state = self._start()
-        self._entered.append(state)
-        return state[0]
+        run, span = self._begin()
+        self._entered.append((run, span, self._activate(run, span)))
+        return run
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         # the innermost entry made in this context (the same object may be entered by
@@ -459,12 +555,32 @@ class track:
         scope: Scope | None = _scope.get()
         while scope is not None and not any(scope.owner is s[0] for s in self._entered):
             scope = scope.parent
+        index = len(self._entered) - 1  # exited in another context than it was entered in: the last
         for i, state in enumerate(self._entered):
             if scope is not None and state[0] is scope.owner:
-                self._finish(self._entered.pop(i), error)
-                return
-        if self._entered:  # exited in another context than it was entered in
-            self._finish(self._entered.pop(), error)
+                index = i
+        if index < 0:
+            return
+        run, span, token = self._entered.pop(index)
+        self._deactivate(run, token)
+        self._end(run, span, error)
 
     def __call__(self, func: F) -> F:
-        return _decorate(func, self._start, self._finish)
+        return _decorate(func, _TrackHooks(self))
+
+
+class _TrackHooks(_Hooks):
+    def __init__(self, owner: track) -> None:
+        self.owner = owner
+
+    def start(self) -> tuple[Run, Any]:
+        return self.owner._begin()
+
+    def activate(self, state: tuple[Run, Any]) -> Any:
+        return track._activate(*state)
+
+    def deactivate(self, state: tuple[Run, Any], token: Any) -> None:
+        track._deactivate(state[0], token)
+
+    def finish(self, state: tuple[Run, Any], error: BaseException | None) -> None:
+        track._end(state[0], state[1], error)

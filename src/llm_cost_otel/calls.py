@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 import weakref
 from collections import OrderedDict
@@ -45,8 +46,6 @@ class Call:
         self.telemetry = telemetry
         self.request = request
         self.scope = scope = telemetry.scope()
-        for run in scope.runs:
-            run.call_started()
         self.attribution = telemetry.attribution_key(scope)
         self.timestamp = time.time()
         self.started = time.perf_counter()
@@ -58,6 +57,9 @@ class Call:
         self._first_chunk = True
         # what cost_of() keeps for a response: this small box, not the whole call
         self.priced = Priced()
+        # last: a call that failed to start (a raising span processor) holds no run open
+        for run in scope.runs:
+            run.call_started()
 
     @property
     def cost(self) -> Cost | None:
@@ -190,11 +192,19 @@ class Call:
 
 # No single request bills a trillion tokens: a count like that is a broken response, and
 # summing it would overflow the cumulative counters (int64 in OTLP) for the process's life.
-_IMPLAUSIBLE = 10**12
+IMPLAUSIBLE_COUNT = 10**12
+
+
+# An error type is a low-cardinality name (an HTTP status, a provider's error code, a class
+# name): anything else came from upstream text and may carry a credential it echoed.
+_ERROR_TYPE = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 
 
 def _sanitize(outcome: Outcome) -> None:
     """Keep malformed response fields from costing the usage that is there."""
+    error_type = outcome.error_type
+    if error_type is not None and (not isinstance(error_type, str) or not _ERROR_TYPE.fullmatch(error_type)):
+        outcome.error_type = type(outcome.error).__qualname__ if outcome.error is not None else "error"
     if outcome.response_model is not None and not isinstance(outcome.response_model, str):
         outcome.response_model = None
     if outcome.response_id is not None and not isinstance(outcome.response_id, str):
@@ -202,7 +212,7 @@ def _sanitize(outcome: Outcome) -> None:
     usage = outcome.usage
     # the sum of every count (tokens, characters, images, requests) stays far below this
     # for any real request, and is read in one C call
-    if usage is not None and sum(field_values(usage)) >= _IMPLAUSIBLE:
+    if usage is not None and sum(field_values(usage)) >= IMPLAUSIBLE_COUNT:
         warn_once("implausible-usage", "llm-cost-otel: ignored an implausible usage report: %s", usage)
         outcome.usage = None
         outcome.usage_unknown = True
@@ -228,8 +238,10 @@ class BatchResults:
         checked = Outcome(usage=usage, response_model=model, response_id=response_id)
         _sanitize(checked)
         if checked.usage is None:
+            self.add_unknown(model)
             return
         model = checked.response_model or "unknown"
+        response_id = checked.response_id
         call = self.call
         telemetry = call.telemetry
         request = Request(provider=call.request.provider, operation="chat", model=model, batch=True)
@@ -258,7 +270,9 @@ class BatchResults:
         """One result whose usage is unreadable: an unpriced result (totals, the unpriced
         counter, ``track()`` rollups), never $0."""
         call = self.call
-        request = Request(provider=call.request.provider, operation="chat", model=model or "unknown", batch=True)
+        if not isinstance(model, str) or not model:
+            model = "unknown"
+        request = Request(provider=call.request.provider, operation="chat", model=model, batch=True)
         call.telemetry.record_metrics(
             request,
             Outcome(response_model=request.model, usage_unknown=True),

@@ -27,7 +27,7 @@ from opentelemetry import trace
 from . import streams
 from ._fields import fields_of
 from ._safety import log_once
-from .calls import BatchResults, Call, remember
+from .calls import IMPLAUSIBLE_COUNT, BatchResults, Call, remember
 from .counts import UnreadableUsage, count, count_or_zero, has_counts
 from .instrumentation import CostInstrumentor, observing
 from .telemetry import Outcome, Request
@@ -67,8 +67,10 @@ def _text(value: Any) -> str:
 
 
 def _modality_count(details: Any, modality: str) -> int:
+    if not isinstance(details, list | tuple):
+        raise UnreadableUsage(f"token details are a {type(details).__name__}, not a list")
     total = 0
-    for detail in details or ():
+    for detail in details:
         kind = _get(detail, "modality")
         if kind is not None and _text(kind).upper() == modality:
             total += count(_get(detail, "token_count"))
@@ -174,6 +176,8 @@ def _outcome_from_response(response: Any, request_model: str) -> Outcome:
     if metadata is not None:
         _read_usage(outcome, metadata, _web_searches(candidates, response_model or request_model))
         outcome.service_tier = _traffic_type(metadata)
+    else:
+        outcome.usage_unknown = True  # billed: no usage report is unknown usage, not $0
     return outcome
 
 
@@ -336,11 +340,18 @@ def _cache_outcome(cached: Any, telemetry: Any) -> Outcome:
 
     attributes: dict[str, Any] = {}
     tokens = count_or_zero(_get(_get(cached, "usage_metadata"), "total_token_count"))
+    if tokens >= IMPLAUSIBLE_COUNT:  # a broken report, not a cache
+        tokens = 0
     model = _get(cached, "model") or ""
     if tokens:
         attributes[names.CACHE_TOKENS] = tokens
     created, expires = _get(cached, "create_time"), _get(cached, "expire_time")
-    ttl = (expires - created).total_seconds() if created is not None and expires is not None else None
+    try:
+        ttl = (expires - created).total_seconds() if created is not None and expires is not None else None
+    except TypeError:  # naive against aware times, or not times at all
+        ttl = None
+    if ttl is not None and ttl < 0:  # expiring before it was made: no storage to price
+        ttl = None
     if ttl is not None:
         attributes[names.CACHE_TTL] = ttl
     rate = telemetry.prices.cache_storage_rate(model) if model else None
@@ -366,7 +377,7 @@ def _finish_response(call: Call, result: Any, read: Callable[[Call, Any], Outcom
         remember(result, call)
     except Exception:
         log_once("google_genai.result")
-        call.finish(Outcome())
+        call.finish(Outcome(usage_unknown=True))  # billed, but what it used could not be read
 
 
 # --- wrappers ---------------------------------------------------------------------------
@@ -464,18 +475,20 @@ def _record_batch_job(models: Any, job: Any) -> None:
             batch=True,
         )
         batch = BatchResults(Call(telemetry, request))
-        for inlined in responses:
-            response = _get(inlined, "response")
-            metadata = _get(response, "usage_metadata")
-            if metadata is not None:
-                version = _get(response, "model_version") or model
-                try:
-                    usage = usage_from_gemini(metadata)
-                except UnreadableUsage:
-                    batch.add_unknown(version)
-                    continue
-                batch.add(version, usage, _get(response, "response_id"))
-        batch.finish()
+        try:
+            for inlined in responses:
+                response = _get(inlined, "response")
+                metadata = _get(response, "usage_metadata")
+                if metadata is not None:
+                    version = _get(response, "model_version") or model
+                    try:
+                        usage = usage_from_gemini(metadata)
+                    except Exception:  # unreadable: this result is unpriced, the others still count
+                        batch.add_unknown(version)
+                        continue
+                    batch.add(version, usage, _get(response, "response_id"))
+        finally:
+            batch.finish()  # the retrieval span ends whatever a result held
     except Exception:
         log_once("google_genai.batch")
 
@@ -525,8 +538,12 @@ class _LiveTurns:
         self.complete = False
         if call is not None:
             outcome = Outcome(error=error)
-            if usage is not None:
-                _read_usage(outcome, usage)
+            try:
+                if usage is not None:
+                    _read_usage(outcome, usage)
+            except Exception:
+                log_once("google_genai.live.usage")
+                outcome = Outcome(error=error, usage_unknown=True)
             call.finish(outcome)
 
 
@@ -737,7 +754,12 @@ def _record_background_interaction(interaction: Any) -> None:
         telemetry = active_telemetry(__name__)
         request = _pending_interactions.pop(interaction_id)
         if telemetry is not None:
-            Call(telemetry, request).finish(_interaction_outcome(interaction))
+            try:
+                outcome = _interaction_outcome(interaction)
+            except Exception:
+                log_once("google_genai.interactions.outcome")
+                outcome = Outcome(usage_unknown=True)
+            Call(telemetry, request).finish(outcome)
     except Exception:
         log_once("google_genai.interactions.get")
 

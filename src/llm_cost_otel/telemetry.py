@@ -208,7 +208,9 @@ class Totals:
         self.lock = threading.Lock()
         self.cardinality_limit = cardinality_limit or _cardinality_limit()
         self.series: dict[tuple[Any, ...], _Series] = {}
-        self._overflow: _Series | None = None
+        # made up front: two threads creating it at once would orphan one's sums
+        self._overflow = _Series({OVERFLOW: True})
+        self._overflowed = False
         self._spill: deque[tuple[list[float], tuple[float, ...]]] = deque()
         self._pending: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
         self.dropped_points = 0
@@ -226,9 +228,8 @@ class Totals:
         if series is not None:
             return series
         if len(self.series) >= self.cardinality_limit:
-            overflow = self._overflow
-            if overflow is None:
-                overflow = self._overflow = _Series({OVERFLOW: True})
+            if not self._overflowed:
+                self._overflowed = True
                 warn_once(
                     "metric-cardinality",
                     "llm-cost-otel: more than %d metric series; further attribute sets are counted in one "
@@ -236,7 +237,7 @@ class Totals:
                     "allow fewer attribution keys onto metrics)",
                     self.cardinality_limit,
                 )
-            return overflow
+            return self._overflow
         # dict.setdefault is atomic: two threads creating the same series keep one
         return self.series.setdefault(key, _Series(attributes()))
 
@@ -294,9 +295,10 @@ class Totals:
 
     def drain(self) -> None:
         """Run every queued recording. Safe from any thread: deque pops are atomic, so each
-        is run exactly once."""
+        is run exactly once. Runs what was queued before it: a busy producer cannot keep a
+        collection here."""
         pop = self._pending.popleft
-        while True:
+        for _ in range(len(self._pending)):
             try:
                 record, args = pop()
             except IndexError:
@@ -313,9 +315,7 @@ class Totals:
         self.fold()
 
     def all_series(self) -> tuple[_Series, ...]:
-        overflow = self._overflow
-        found = tuple(self.series.values())
-        return (*found, overflow) if overflow is not None else found
+        return (*self.series.values(), self._overflow)
 
     def callback(self, metric: str) -> Callable[[CallbackOptions], Iterable[Observation]]:
         slots = tuple(i for i, (name, _, _) in enumerate(COUNTER_SLOTS) if name == metric)

@@ -340,3 +340,166 @@ def test_an_instrumentor_given_its_own_providers_uses_them(otel: Any) -> None:
         anthropic_.uninstrument()
         google.uninstrument()
     assert telemetry.active("llm_cost_otel.anthropic") is telemetry.active()
+
+
+# --- found by the adversarial pass ---------------------------------------------------------------
+
+
+def test_a_decorated_generator_does_not_scope_its_consumer(otel: Any) -> None:
+    from opentelemetry import trace
+
+    client = _client()
+
+    @llm_cost_otel.track("producer")
+    def produce(n: int) -> Any:
+        yield from range(n)  # no LLM call in the body
+
+    for _ in produce(2):
+        _call(client)  # the consumer's own calls
+    [producer] = otel.spans("producer")
+    assert producer.attributes["llm_cost.rollup.calls"] == 0
+    assert all(s.parent is None for s in otel.chat_spans())
+
+    @llm_cost_otel.track("a")
+    def first() -> Any:
+        yield 1
+        yield 2
+
+    @llm_cost_otel.track("b")
+    def second() -> Any:
+        yield from (1, 2, 3)
+
+    before = trace.get_current_span()
+    list(zip(first(), second(), strict=False))  # interleaved, one left suspended
+    gc.collect()
+    settle()
+    assert trace.get_current_span() is before
+    assert llm_cost_otel.attribution.current().runs == ()
+
+
+async def test_a_decorated_async_generator_left_early_leaks_nothing(otel: Any) -> None:
+    client = async_anthropic_client(lambda r: json_response(message_json(model=HAIKU)))
+
+    @llm_cost_otel.attributes(**{"app.feature": "producer"})
+    async def produce() -> Any:
+        for i in range(5):
+            await client.messages.create(model="claude-haiku-4-5", max_tokens=10, messages=MSGS)
+            yield i
+
+    items = produce()
+    async for _ in items:
+        break
+    await items.aclose()  # type: ignore[attr-defined]
+    await client.messages.create(model="claude-haiku-4-5", max_tokens=10, messages=MSGS)
+    first, later = otel.chat_spans()
+    assert first.attributes["app.feature"] == "producer"
+    assert "app.feature" not in later.attributes
+
+
+def test_an_error_type_echoing_the_credential_is_not_exported(otel: Any) -> None:
+    from conftest import sse_body
+
+    def echo(request: httpx2.Request) -> httpx2.Response:
+        key = request.headers.get("authorization", "")
+        error = {"type": "error", "error": {"type": f"invalid key {key} for user 4711", "message": "m"}}
+        body = sse_body(stream_events(model=HAIKU)[:2]) + f"event: error\ndata: {json.dumps(error)}\n\n".encode()
+        return httpx2.Response(200, content=body, headers={"content-type": "text/event-stream"})
+
+    with pytest.raises(Exception):  # noqa: B017 - whatever the SDK raises, the app gets it
+        for _ in anthropic_client(echo).messages.create(
+            model="claude-haiku-4-5", max_tokens=10, messages=MSGS, stream=True
+        ):
+            pass
+    [span] = otel.chat_spans()
+    assert ANTHROPIC_KEY not in span.to_json()
+    assert span.attributes["error.type"] == "APIStatusError"
+    data = otel.reader.get_metrics_data()
+    assert ANTHROPIC_KEY not in (data.to_json() if data is not None else "")
+
+
+def test_a_span_processor_that_raises_on_start_leaves_no_track_span_open(otel: Any) -> None:
+    from opentelemetry.sdk.trace import SpanProcessor
+
+    class RaisesOnce(SpanProcessor):
+        raised = False
+
+        def on_start(self, span: Any, parent_context: Any = None) -> None:
+            if span.name.startswith("chat") and not self.raised:
+                RaisesOnce.raised = True
+                otel.started.remove(span)  # the SDK never hands this span to anyone: none can end it
+                raise RuntimeError("processor bug")
+
+    otel.tracer_provider.add_span_processor(RaisesOnce())
+    with llm_cost_otel.track("job") as run:
+        _call(_client())  # the plugin fails to open this call: the app's call still works
+        _call(_client())
+    assert run.open_calls == 0
+    [job] = otel.spans("job")
+    assert job.attributes["llm_cost.rollup.calls"] == 1
+
+
+def test_ids_beyond_int64_and_huge_text_are_coerced_to_bounded_strings(otel: Any) -> None:
+    class Loud:
+        def __str__(self) -> str:
+            return "x" * 1_000_000
+
+    big = uuid.uuid4().int
+    with llm_cost_otel.attributes(tenant=big, blob=Loud(), ints=[1, big]):
+        _call(_client())
+    [span] = otel.chat_spans()
+    assert span.attributes["tenant"] == str(big)
+    assert len(span.attributes["blob"]) == 256
+    assert span.attributes["ints"] == ("1", str(big))
+
+
+def test_the_overflow_series_is_one_under_concurrent_creation(otel: Any) -> None:
+    import threading
+
+    reinstrument(otel, metric_attributes=["user.id"])
+    active = telemetry.active()
+    assert active is not None
+    active.totals.cardinality_limit = 1
+    request = telemetry.Request(provider="anthropic", operation="chat", model="claude-haiku-4-5")
+    barrier = threading.Barrier(8)
+
+    def record(i: int) -> None:
+        barrier.wait()
+        for j in range(50):
+            key = (("user.id", f"u{i}-{j}"),)
+            active.record_metrics(
+                request, telemetry.Outcome(usage=llm_cost_otel.Usage(input_tokens=1)), None, key, None
+            )
+
+    threads = [threading.Thread(target=record, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert otel.metric_sum("llm_cost.tokens") == 400  # nothing orphaned
+
+
+@pytest.mark.parametrize("read", ["bytes", "lines", "nothing"])
+def test_a_streaming_response_closed_by_its_with_ends_its_call_there(otel: Any, read: str) -> None:
+    def streamed(request: httpx2.Request) -> httpx2.Response:  # a body still on the wire
+        body = json.dumps(message_json(model=HAIKU)).encode()
+        return httpx2.Response(200, content=iter([body[:40], body[40:]]), headers={"content-type": "application/json"})
+
+    client = anthropic_client(streamed)
+    kept = []
+    with llm_cost_otel.track("job") as run:
+        with client.messages.with_streaming_response.create(
+            model="claude-haiku-4-5", max_tokens=10, messages=MSGS
+        ) as response:
+            if read == "bytes":
+                b"".join(response.iter_bytes())
+            elif read == "lines":
+                list(response.iter_lines())
+        assert run.calls == 1  # ended at close, while the app still holds the response
+        kept.append(response)
+    [call_span] = otel.chat_spans()
+    assert run.open_calls == 0 and otel.spans("job")
+    if read == "nothing":  # billed, never read: unknown, never $0
+        assert call_span.attributes["llm_cost.usage_unknown"] is True
+    else:
+        assert call_span.attributes["gen_ai.usage.cost"] == pytest.approx(run.cost_usd)
+        assert run.cost_usd > 0

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from .._safety import reset_after_fork
 from ..usage import Cost, Usage
 from . import catalog
 from .corrections import CORRECTIONS, addition_for, cache_storage_rate
@@ -54,6 +55,10 @@ class PriceBook:
         self._cache: dict[tuple[str, str, bool, int, str | None], Rates | None] = {}
         self._lock = threading.Lock()
         self._version: str | None = None
+        reset_after_fork(self)
+
+    def _after_fork(self) -> None:
+        self._lock = threading.Lock()
 
     @classmethod
     def from_config(cls, prices: str | os.PathLike[str] | Mapping[str, Any] | Overrides | None = None) -> PriceBook:

@@ -55,6 +55,7 @@ class CatalogEntry:
 
 _lock = threading.Lock()
 _snapshot: Any = None
+_MAX_FOUND = 4096
 
 
 def _reset_lock() -> None:
@@ -171,6 +172,11 @@ def lookup(provider: str, model: str, batch: bool, day: int, tier: str | None = 
         bare = _bare_claude_name(name)
         if bare != name:
             candidates.append(bare)
+    # genai-prices caches every (model, provider) it was asked about, found or not: bound it,
+    # or each distinct unknown model id (fine-tunes) would stay in memory for good
+    found_cache = getattr(snapshot, "_provider_cache", None)
+    if isinstance(found_cache, dict) and len(found_cache) > _MAX_FOUND:
+        found_cache.clear()
     for provider_id in CATALOG_PROVIDERS.get(provider, (provider,)):
         for ref in candidates:
             try:

@@ -8,6 +8,7 @@ usage: python -m ... fork_children ITERATIONS
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import sys
 import threading
@@ -25,6 +26,8 @@ DEADLINE_S = 20.0
 
 def child_call(app: object) -> int:
     """The child's first LLM call; exit status 0 when it was priced."""
+    # a hang prints every thread's stack (to the parent's stderr) before the parent kills it
+    faulthandler.dump_traceback_later(DEADLINE_S / 2, exit=False)
     try:
         message = app.messages.create(model=MODEL, max_tokens=5, messages=MSGS)  # type: ignore[attr-defined]
         return 0 if llm_cost_otel.cost_of(message) is not None else 3
@@ -74,13 +77,22 @@ def main(iterations: int) -> None:
 
     def busy() -> None:
         own = client()
-        while not stop.is_set():
+        while True:
             with llm_cost_otel.track("job", **{"user.id": "u"}):
                 own.messages.create(model=MODEL, max_tokens=5, messages=MSGS)
                 for _ in own.messages.create(model=MODEL, max_tokens=5, messages=MSGS, stream=True):
                     pass
             reader.get_metrics_data()
+            if stop.is_set():
+                return
 
+    # Every SDK model class built once before the threads start: pydantic builds a model's
+    # schema on first use under one global lock (pydantic 2.14 `_rebuild_lock`), and a child
+    # forked while a thread holds it hangs in the SDK, instrumented or not. This scenario
+    # tests the plugin's locks, so the SDK's first-use window is closed first.
+    stop.set()
+    busy()
+    stop.clear()
     threads = [threading.Thread(target=busy, daemon=True) for _ in range(4)]
     for thread in threads:
         thread.start()

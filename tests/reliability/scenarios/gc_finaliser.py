@@ -11,6 +11,7 @@ import gc
 import os
 import sys
 import threading
+import time
 
 import llm_cost_otel
 from llm_cost_otel.deferred import settle
@@ -45,6 +46,7 @@ def main(iterations: int) -> None:
         while not stop.is_set():
             own.messages.create(model=MODEL, max_tokens=5, messages=MSGS)
             other_calls[0] += 1
+            time.sleep(0.001)  # a steady second caller, not a flood: this tests locking, not throughput
 
     worker = threading.Thread(target=other_thread, daemon=True)
     worker.start()
@@ -60,7 +62,9 @@ def main(iterations: int) -> None:
         holder.stream, holder.me = stream, holder
         del stream, holder
         started += 1
-        reader.get_metrics_data()  # a collection while the cycle waits for the collector
+        # a collection while the cycle waits for the collector (a generous deadline: a loaded
+        # CI machine is slow, and a deadlock is caught by the parent's watchdog anyway)
+        reader.collect(timeout_millis=300_000)
     stop.set()
     worker.join(30)
     assert not worker.is_alive(), "the other thread is blocked"

@@ -32,5 +32,5 @@ def test_opcount_reports_the_added_work_against_the_floor() -> None:
     assert 0 < int(added.group(1).replace(",", "")) < 6 * floor, proc.stdout
     # the count reaches into both the plugin's own code and the OpenTelemetry work it causes
     differences = proc.stdout.split("differ most", 1)[1]
-    assert "llm_cost_otel/telemetry.py:write_outcome" in differences, differences
+    assert "llm_cost_otel/spans.py:write_outcome" in differences, differences
     assert "opentelemetry/sdk/trace/" in differences, differences

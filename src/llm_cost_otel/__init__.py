@@ -10,8 +10,9 @@ import os
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from .attribution import Run, attributes, track
-from .calls import cost_of
+from .attribution import attributes
+from .cost_lookup import cost_of
+from .tracking import Run, track
 from .usage import Cost, Usage
 from .version import __version__
 

@@ -30,11 +30,12 @@ from opentelemetry import trace
 from . import streams
 from ._fields import fields_of
 from ._safety import after_fork, log_once
-from .calls import BatchResults, Call, remember
+from .active import active as active_telemetry
+from .calls import BatchResults, Call
+from .cost_lookup import remember
 from .counts import UnreadableUsage, count, has_counts
 from .instrumentation import CostInstrumentor, observing
-from .telemetry import Outcome, Request
-from .telemetry import active as active_telemetry
+from .records import Outcome, Request
 from .usage import Usage
 
 __all__ = ["AnthropicInstrumentor", "usage_from_anthropic"]

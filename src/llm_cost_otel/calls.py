@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
-import re
 import time
-import weakref
-from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context, trace
 
 from . import deferred
 from ._safety import in_gc, log_once, warn_once
-from .telemetry import Outcome, Request, Telemetry
-from .usage import Cost, Usage, field_values
+from .cost_lookup import Priced, remember_id
+from .records import Outcome, Request, sanitize
+from .usage import Cost, Usage
+
+if TYPE_CHECKING:
+    from .telemetry import Telemetry
 
 _REMEMBERED_IDS = 4096
 ErrorType = Callable[[BaseException], str]
@@ -130,7 +130,7 @@ class Call:
             telemetry = self.telemetry
             request = self.request
             priced = True
-            _sanitize(outcome)
+            sanitize(outcome)
             usage = outcome.usage
             if not record:
                 telemetry.write_outcome(span, Outcome(error=outcome.error, error_type=outcome.error_type), None, True)
@@ -147,7 +147,7 @@ class Call:
                 telemetry.record_metrics(request, outcome, cost, self.attribution, duration, self.context)
                 self.priced.cost = cost
                 if outcome.response_id:
-                    _remember_id(outcome.response_id, cost)
+                    remember_id(outcome.response_id, cost)
         except Exception:
             log_once("finish")
         try:
@@ -180,6 +180,8 @@ class Call:
                 )
                 if found is not None:
                     return found
+        if self.telemetry.prices.error is not None:
+            return None  # the price file is broken: that error was reported, not a missing model
         warn_once(
             f"unpriced:{request.provider}:{request.model}",
             "llm-cost-otel: no price known for model %r (provider %s); its calls are recorded as unpriced. "
@@ -188,34 +190,6 @@ class Call:
             request.provider,
         )
         return None
-
-
-# No single request bills a trillion tokens: a count like that is a broken response, and
-# summing it would overflow the cumulative counters (int64 in OTLP) for the process's life.
-IMPLAUSIBLE_COUNT = 10**12
-
-
-# An error type is a low-cardinality name (an HTTP status, a provider's error code, a class
-# name): anything else came from upstream text and may carry a credential it echoed.
-_ERROR_TYPE = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
-
-
-def _sanitize(outcome: Outcome) -> None:
-    """Keep malformed response fields from costing the usage that is there."""
-    error_type = outcome.error_type
-    if error_type is not None and (not isinstance(error_type, str) or not _ERROR_TYPE.fullmatch(error_type)):
-        outcome.error_type = type(outcome.error).__qualname__ if outcome.error is not None else "error"
-    if outcome.response_model is not None and not isinstance(outcome.response_model, str):
-        outcome.response_model = None
-    if outcome.response_id is not None and not isinstance(outcome.response_id, str):
-        outcome.response_id = None
-    usage = outcome.usage
-    # the sum of every count (tokens, characters, images, requests) stays far below this
-    # for any real request, and is read in one C call
-    if usage is not None and sum(field_values(usage)) >= IMPLAUSIBLE_COUNT:
-        warn_once("implausible-usage", "llm-cost-otel: ignored an implausible usage report: %s", usage)
-        outcome.usage = None
-        outcome.usage_unknown = True
 
 
 class BatchResults:
@@ -236,7 +210,7 @@ class BatchResults:
 
     def add(self, model: str, usage: Usage, response_id: str | None = None) -> None:
         checked = Outcome(usage=usage, response_model=model, response_id=response_id)
-        _sanitize(checked)
+        sanitize(checked)
         if checked.usage is None:
             self.add_unknown(model)
             return
@@ -264,7 +238,7 @@ class BatchResults:
             self.cost += cost.total
             self.source = cost.source
         if response_id:
-            _remember_id(response_id, cost)
+            remember_id(response_id, cost)
 
     def add_unknown(self, model: str) -> None:
         """One result whose usage is unreadable: an unpriced result (totals, the unpriced
@@ -297,67 +271,3 @@ class BatchResults:
         except Exception:
             log_once("batch.finish")
         call.finish(Outcome(error=error), record=False)
-
-
-# --- cost_of: response object or response id -> the call that produced it ---
-
-
-class Priced:
-    """The cost of a call once it has ended (None before, or when unpriced)."""
-
-    __slots__ = ("cost",)
-
-    def __init__(self) -> None:
-        self.cost: Cost | None = None
-
-
-# id(obj) -> (weak reference to obj, the call's Priced box). Keyed by identity because SDK responses are often
-# unhashable pydantic models; the weakref callback drops the entry when the object dies.
-_by_object: dict[int, tuple[weakref.ref[Any], Priced]] = {}
-# response id -> its cost (just the Cost: nothing else of the call is kept alive)
-_by_id: OrderedDict[str, Cost | None] = OrderedDict()
-
-
-class _Ref(weakref.ref):  # type: ignore[type-arg]
-    """A weak reference that knows its ``_by_object`` key (no closure per response)."""
-
-    __slots__ = ("key",)
-    key: int
-
-
-def _forget(ref: _Ref) -> None:
-    entry = _by_object.get(ref.key)
-    if entry is not None and entry[0] is ref:
-        _by_object.pop(ref.key, None)
-
-
-def remember(obj: Any, call: Call) -> None:
-    # Objects that are not weak-referenceable are still found by their response id.
-    try:
-        ref = _Ref(obj, _forget)
-    except TypeError:
-        return
-    key = ref.key = id(obj)
-    _by_object[key] = (ref, call.priced)
-
-
-def _remember_id(response_id: str, cost: Cost | None) -> None:
-    # No lock: each OrderedDict operation is atomic; racing trims only drop an extra old id.
-    _by_id[response_id] = cost
-    if len(_by_id) > _REMEMBERED_IDS:
-        with contextlib.suppress(KeyError):
-            _by_id.popitem(last=False)
-
-
-def cost_of(obj: Any) -> Cost | None:
-    """The Cost of the call that produced ``obj`` (a response, stream, or response id); None if unknown."""
-    if isinstance(obj, str):
-        return _by_id.get(obj)
-    entry = _by_object.get(id(obj))
-    if entry is not None and entry[0]() is obj and entry[1].cost is not None:
-        return entry[1].cost
-    for attribute in ("id", "response_id"):
-        response_id = getattr(obj, attribute, None)
-        if isinstance(response_id, str):
-            return _by_id.get(response_id)
-    return None if entry is None or entry[0]() is not obj else entry[1].cost

@@ -27,11 +27,12 @@ from opentelemetry import trace
 from . import streams
 from ._fields import fields_of
 from ._safety import log_once
-from .calls import IMPLAUSIBLE_COUNT, BatchResults, Call, remember
+from .active import active as active_telemetry
+from .calls import BatchResults, Call
+from .cost_lookup import remember
 from .counts import UnreadableUsage, count, count_or_zero, has_counts
 from .instrumentation import CostInstrumentor, observing
-from .telemetry import Outcome, Request
-from .telemetry import active as active_telemetry
+from .records import IMPLAUSIBLE_COUNT, Outcome, Request
 from .usage import Usage
 
 __all__ = ["GoogleGenAIInstrumentor", "usage_from_gemini"]
@@ -336,7 +337,7 @@ def _cache_outcome(cached: Any, telemetry: Any) -> Outcome:
     the cached tokens, the TTL the server granted (expire - create time) and the storage rate
     (the cache may be deleted early, so the TTL's cost is recorded apart from, never inside,
     the request cost)."""
-    from . import telemetry as names
+    from . import semconv as names
 
     attributes: dict[str, Any] = {}
     tokens = count_or_zero(_get(_get(cached, "usage_metadata"), "total_token_count"))

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from . import deferred
 from ._safety import in_gc, log_once
 from .calls import Call
-from .telemetry import Outcome
+from .records import Outcome
 
 T = TypeVar("T")
 

@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import llm_cost_otel
-from llm_cost_otel import calls, telemetry
+from llm_cost_otel import calls, cost_lookup, telemetry
 from llm_cost_otel.deferred import settle
 
 from ._support import (
@@ -288,8 +288,8 @@ def test_an_upstream_that_echoes_the_credential_does_not_put_it_on_spans(otel: A
 
 def test_cost_of_keeps_a_small_box_not_the_call(otel: Any) -> None:
     message = _call(_client())
-    entry = calls._by_object[id(message)]
-    assert isinstance(entry[1], calls.Priced)
+    entry = cost_lookup._by_object[id(message)]
+    assert isinstance(entry[1], cost_lookup.Priced)
     gc.collect()
     assert not any(isinstance(o, calls.Call) for o in gc.get_referrers(entry[1]))
     assert llm_cost_otel.cost_of(message) is not None

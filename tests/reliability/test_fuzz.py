@@ -495,14 +495,14 @@ def test_absurd_token_count_does_not_poison_metric_export(otel: Any, provider: s
 
 @pytest.mark.parametrize("field", [f.name for f in fields(Usage)])
 def test_a_count_from_a_trillion_up_in_any_usage_field_drops_the_report(field: str) -> None:
-    from llm_cost_otel.calls import _sanitize
+    from llm_cost_otel.records import sanitize
     from llm_cost_otel.telemetry import Outcome
 
     broken = Outcome(usage=Usage(**{field: 10**12}))
-    _sanitize(broken)
+    sanitize(broken)
     assert broken.usage is None and broken.usage_unknown  # counted as unpriced, never summed
     huge = Outcome(usage=Usage(**{field: 10**11}))
-    _sanitize(huge)
+    sanitize(huge)
     assert huge.usage is not None and not huge.usage_unknown
 
 

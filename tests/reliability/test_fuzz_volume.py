@@ -77,7 +77,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 import llm_cost_otel
 from llm_cost_otel import anthropic as anthropic_adapter
 from llm_cost_otel import google_genai as google_adapter
-from llm_cost_otel import telemetry as names
+from llm_cost_otel import semconv as names
 
 # Malformed objects make the SDKs and pydantic warn (serializing wrongly typed fields when
 # content capture dumps them): expected here, with or without the plugin.

@@ -1,0 +1,119 @@
+"""Recording a finished call's metric points: counter amounts into its series' sums and
+histogram points queued for the next collection (see ``totals``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry.context import Context
+
+from ._safety import log_once
+from .records import Outcome, Request
+from .semconv import ERROR_TYPE, OPERATION, PROVIDER, REQUEST_MODEL, RESPONSE_MODEL
+from .totals import NO_DOLLARS, ONE_UNPRICED, Series, Totals, dollars, token_counts
+from .usage import Cost
+
+
+class MetricRecorder:
+    """The metrics half of ``Telemetry``: needs ``totals``, ``series`` and the histograms."""
+
+    totals: Totals
+    series: dict[tuple[Any, ...], Series]
+    duration: Any
+    token_usage: Any
+    time_to_first_chunk: Any
+    _attr_cache: dict[tuple[Any, ...], dict[str, Any]]
+
+    def metric_attributes(
+        self,
+        request: Request,
+        response_model: str | None,
+        attribution: tuple[tuple[str, Any], ...],
+        error_type: str | None,
+    ) -> dict[str, Any]:
+        """Built once per distinct combination and reused (metric SDKs hash these on every add)."""
+        key = (request.provider, request.operation, request.model, response_model, attribution, error_type)
+        attrs = self._attr_cache.get(key)
+        if attrs is None:
+            attrs = {PROVIDER: request.provider, OPERATION: request.operation, REQUEST_MODEL: request.model}
+            if response_model:
+                attrs[RESPONSE_MODEL] = response_model
+            attrs.update(attribution)
+            if error_type:
+                attrs[ERROR_TYPE] = error_type
+            if len(self._attr_cache) > 4096:
+                self._attr_cache.clear()
+            self._attr_cache[key] = attrs
+        return attrs
+
+    def record_metrics(
+        self,
+        request: Request,
+        outcome: Outcome,
+        cost: Cost | None,
+        attribution: tuple[tuple[str, Any], ...],
+        duration_s: float | None,
+        context: Context | None = None,
+    ) -> None:
+        """``context`` (the call's span) gives the duration point an exemplar linking to it (one
+        exemplar per call is enough to get from a metric to its spans)."""
+        totals = self.totals
+        series = self._series(request, outcome.response_model, attribution)
+        usage = outcome.usage
+        input_tokens = output_tokens = 0
+        if usage is not None:
+            input_tokens = usage.total_input_tokens
+            output_tokens = usage.output_tokens
+        if duration_s is not None or input_tokens or output_tokens:
+            attrs = series.base
+            if outcome.error is not None or outcome.error_type:
+                error_type = outcome.error_type or type(outcome.error).__qualname__
+                attrs = self.metric_attributes(request, outcome.response_model, attribution, error_type)
+            totals.defer(self._record_points, (series, attrs, duration_s, input_tokens, output_tokens, context))
+        if usage is None:
+            if outcome.usage_unknown:
+                totals.add(series.sums, ONE_UNPRICED)
+            return
+        if cost is not None:
+            amounts = (*token_counts(usage), *dollars(cost), 0)
+        else:
+            amounts = (*token_counts(usage), *NO_DOLLARS, 0 if usage.is_empty else 1)
+        # in COUNTER_SLOTS order; adding 0 is harmless (zero sums are never reported)
+        totals.add(series.sums, amounts)
+
+    def _record_points(
+        self,
+        series: Series,
+        attrs: dict[str, Any],
+        duration_s: float | None,
+        input_tokens: int,
+        output_tokens: int,
+        context: Context | None,
+    ) -> None:
+        """A call's histogram points, run by ``Totals.drain``; one failing point keeps the rest."""
+        if duration_s is not None:
+            try:
+                self.duration.record(duration_s, attrs, context)
+            except Exception:
+                log_once("histogram.record")
+        try:
+            if input_tokens:
+                self.token_usage.record(input_tokens, series.token_input)
+            if output_tokens:
+                self.token_usage.record(output_tokens, series.token_output)
+        except Exception:
+            log_once("histogram.record")
+
+    def _series(self, request: Request, response_model: str | None, attribution: tuple[tuple[str, Any], ...]) -> Series:
+        key = (request.provider, request.operation, request.model, response_model, attribution)
+        series = self.series.get(key)
+        if series is None:
+            series = self.totals.new_series(
+                key, lambda: self.metric_attributes(request, response_model, attribution, None)
+            )
+        return series
+
+    def record_first_chunk(
+        self, request: Request, attribution: tuple[tuple[str, Any], ...], seconds: float, context: Context | None = None
+    ) -> None:
+        self.totals.record(self.time_to_first_chunk, seconds, self._series(request, None, attribution).base, context)

@@ -1,0 +1,278 @@
+"""Cumulative counter sums and queued histogram points of one meter provider: the series
+registry that owns every metric series, bounded, and never waited on by a request."""
+
+from __future__ import annotations
+
+import os
+import threading
+import weakref
+from collections import deque
+from collections.abc import Callable, Iterable
+from operator import add, attrgetter
+from typing import Any
+
+from opentelemetry.context import Context
+from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation, get_meter_provider
+
+from . import deferred
+from ._safety import log_once, reset_after_fork, warn_once
+from .semconv import (
+    COMPONENT,
+    COST_COMPONENT_ATTRS,
+    COST_METRIC,
+    LLM_TOKEN_TYPE,
+    OVERFLOW,
+    SAVINGS_METRIC,
+    TOKEN_TYPE,
+    TOKENS_METRIC,
+    UNPRICED_METRIC,
+)
+
+
+class Totals:
+    """Per meter provider: the metric series, their cumulative counter sums, and histogram
+    points not yet recorded. One instance owns every series of its provider.
+
+    Counters: each ``Series`` holds its own running sums (a list indexed by
+    ``COUNTER_SLOTS``); observable counters report every series' non-zero sums at collection.
+    A call adds its amounts under ``lock`` taken *without blocking*: if the lock is busy
+    (another thread, or this one re-entered from a GC finaliser or a callback) the amounts
+    are spilled to a lock-free queue that the next collection folds in. So the request path
+    never waits on a lock, and nothing can deadlock on it.
+
+    Series: at most ``cardinality_limit`` distinct attribute sets; later ones are counted
+    in one overflow series (``otel.metric.overflow=true``, as the OpenTelemetry SDK does),
+    with one warning, so an unbounded key cannot grow memory forever.
+
+    Histogram points: a call queues one deferred recording (a deque append) and the first of
+    our observable callbacks runs the queue into the SDK when the meter provider collects,
+    before the collection reads the histograms. So every point, with its exemplar context, is
+    in the collection that follows its call, and the SDK's per-point work (~10 us) runs in a
+    batch off the request path. Past ``MAX_PENDING`` queued entries the background worker
+    records them (never the request path); past ``MAX_QUEUED`` the oldest are dropped with a
+    warning (a provider that never collects and a stopped worker)."""
+
+    MAX_PENDING = 4096
+    MAX_QUEUED = 65536
+    # A series makes up to 5 attribute sets per metric (the cost components): 400 keeps each
+    # metric within the OpenTelemetry SDK's default limit of 2,000, so our overflow series
+    # (which keeps the token types and components apart) is reached before the SDK's.
+    DEFAULT_CARDINALITY_LIMIT = 400
+
+    def __init__(self, cardinality_limit: int | None = None) -> None:
+        self.lock = threading.Lock()
+        self.cardinality_limit = cardinality_limit or _cardinality_limit()
+        self.series: dict[tuple[Any, ...], Series] = {}
+        # made up front: two threads creating it at once would orphan one's sums
+        self._overflow = Series({OVERFLOW: True})
+        self._overflowed = False
+        self._spill: deque[tuple[list[float], tuple[float, ...]]] = deque()
+        self._pending: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
+        self.dropped_points = 0
+        reset_after_fork(self)
+        deferred.add_housekeeper(self)
+
+    def _after_fork(self) -> None:
+        # the parent's lock may have been held by a thread that does not exist here
+        self.lock = threading.Lock()
+
+    def new_series(self, key: tuple[Any, ...], attributes: Callable[[], dict[str, Any]]) -> Series:
+        """The series for ``key``, created (``attributes()`` builds its base attribute set)
+        while under the cardinality limit, else the overflow series."""
+        series = self.series.get(key)
+        if series is not None:
+            return series
+        if len(self.series) >= self.cardinality_limit:
+            if not self._overflowed:
+                self._overflowed = True
+                warn_once(
+                    "metric-cardinality",
+                    "llm-cost-otel: more than %d metric series; further attribute sets are counted in one "
+                    "series with otel.metric.overflow=true (raise LLM_COST_OTEL_METRIC_CARDINALITY_LIMIT or "
+                    "allow fewer attribution keys onto metrics)",
+                    self.cardinality_limit,
+                )
+            return self._overflow
+        # dict.setdefault is atomic: two threads creating the same series keep one
+        return self.series.setdefault(key, Series(attributes()))
+
+    def add(self, sums: list[float], amounts: tuple[float, ...]) -> None:
+        """Add a call's amounts to a series' sums without ever waiting on the lock."""
+        lock = self.lock
+        if lock.acquire(False):
+            try:
+                sums[:] = map(add, sums, amounts)
+            finally:
+                lock.release()
+        else:
+            self._spill.append((sums, amounts))
+
+    def fold(self) -> None:
+        """Fold spilled amounts into their sums (collection and the worker; never the request path)."""
+        if not self._spill:
+            return
+        lock = self.lock
+        # bounded wait: a collection re-entered from inside our own critical section (a GC
+        # finaliser of the app's that forces a collection) folds next time instead of hanging
+        if not lock.acquire(timeout=0.1):
+            return
+        try:
+            pop = self._spill.popleft
+            while True:
+                try:
+                    sums, amounts = pop()
+                except IndexError:
+                    break
+                sums[:] = map(add, sums, amounts)
+        finally:
+            lock.release()
+
+    def record(self, histogram: Any, value: float, attributes: dict[str, Any], context: Context | None = None) -> None:
+        """Queue a histogram point (recorded at the next collection)."""
+        self.defer(histogram.record, (value, attributes, context))
+
+    def defer(self, record: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        """Queue ``record(*args)``, a recording into the metrics SDK, for the next collection."""
+        pending = self._pending
+        pending.append((record, args))
+        if len(pending) > self.MAX_QUEUED:
+            try:
+                pending.popleft()
+            except IndexError:
+                return
+            self.dropped_points += 1
+            warn_once(
+                "histogram-queue-full",
+                "llm-cost-otel: more than %d histogram recordings queued (is the meter provider collecting?); "
+                "dropping the oldest",
+                self.MAX_QUEUED,
+            )
+
+    def drain(self) -> None:
+        """Run every queued recording. Safe from any thread: deque pops are atomic, so each
+        is run exactly once. Runs what was queued before it: a busy producer cannot keep a
+        collection here."""
+        pop = self._pending.popleft
+        for _ in range(len(self._pending)):
+            try:
+                record, args = pop()
+            except IndexError:
+                return
+            try:
+                record(*args)
+            except Exception:
+                log_once("histogram.record")
+
+    def housekeeping(self) -> None:
+        """The worker's tick: keep the queues short between collections."""
+        if len(self._pending) > self.MAX_PENDING:
+            self.drain()
+        self.fold()
+
+    def all_series(self) -> tuple[Series, ...]:
+        return (*self.series.values(), self._overflow)
+
+    def callback(self, metric: str) -> Callable[[CallbackOptions], Iterable[Observation]]:
+        slots = tuple(i for i, (name, _, _) in enumerate(COUNTER_SLOTS) if name == metric)
+
+        def observe(options: CallbackOptions) -> Iterable[Observation]:
+            # calls the GC finalised since the last safe point end now, so they are in this collection
+            deferred.settle()
+            self.drain()
+            self.fold()
+            # reading a list item is atomic: no lock needed to read the sums
+            items = [(s.attributes[i], s.sums[i]) for s in self.all_series() for i in slots if s.sums[i]]
+            merged: dict[tuple[tuple[str, Any], ...], list[Any]] = {}
+            for attrs, value in items:
+                k = tuple(sorted(attrs.items()))
+                if k in merged:
+                    merged[k][1] += value
+                else:
+                    merged[k] = [attrs, value]
+            return [Observation(value, attrs) for attrs, value in merged.values()]
+
+        return observe
+
+
+def _cardinality_limit() -> int:
+    raw = os.environ.get("LLM_COST_OTEL_METRIC_CARDINALITY_LIMIT", "").strip()
+    if raw:
+        try:
+            value = int(raw)
+            if value > 0:
+                return value
+        except ValueError:
+            pass
+        warn_once(
+            "cardinality-limit-env",
+            "llm-cost-otel: LLM_COST_OTEL_METRIC_CARDINALITY_LIMIT=%r is not a positive integer; using %d",
+            raw,
+            Totals.DEFAULT_CARDINALITY_LIMIT,
+        )
+    return Totals.DEFAULT_CARDINALITY_LIMIT
+
+
+# llm_cost.tokens by token type: the Usage field each type counts (cache writes: 5m + 1h)
+TOKEN_TYPE_FIELDS = {
+    "input": "input_tokens",
+    "cache_read": "cache_read_tokens",
+    "cache_write": "cache_write_tokens",
+    "output": "output_tokens",
+}
+# The counters every series keeps, as (metric, distinguishing attribute, its value). A call's
+# amounts come in the same order: its token counts, its dollars, then 1 if it went unpriced.
+COUNTER_SLOTS = (
+    *((TOKENS_METRIC, LLM_TOKEN_TYPE, t) for t in TOKEN_TYPE_FIELDS),
+    *((COST_METRIC, COMPONENT, c) for c in COST_COMPONENT_ATTRS),
+    (SAVINGS_METRIC, None, None),
+    (UNPRICED_METRIC, None, None),
+)
+_UNPRICED_SLOT = len(COUNTER_SLOTS) - 1
+# attrgetter reads several fields in one C call, in the order given
+token_counts = attrgetter(*TOKEN_TYPE_FIELDS.values())
+dollars = attrgetter(*COST_COMPONENT_ATTRS, "cache_savings")  # the cost slots, in COUNTER_SLOTS order
+NO_DOLLARS = (0,) * (len(COST_COMPONENT_ATTRS) + 1)
+ONE_UNPRICED = tuple(1 if i == _UNPRICED_SLOT else 0 for i in range(len(COUNTER_SLOTS)))
+
+
+class Series:
+    """The metrics of one (provider, operation, model, response model, attribution), built
+    once: the base attribute set, the token-type sets of the token histogram, and one
+    attribute set and running sum per counter slot."""
+
+    __slots__ = ("attributes", "base", "sums", "token_input", "token_output")
+
+    def __init__(self, base: dict[str, Any]) -> None:
+        self.base = base
+        self.token_input = {**base, TOKEN_TYPE: "input"}
+        self.token_output = {**base, TOKEN_TYPE: "output"}
+        self.attributes = tuple({**base, key: value} if key else base for _, key, value in COUNTER_SLOTS)
+        self.sums: list[float] = [0] * len(COUNTER_SLOTS)
+
+
+def drain_pending() -> None:
+    """Record the histogram points every meter provider has queued (what a collection does
+    first). For benchmarks and tests that want the deferred work done, and timed, now."""
+    for totals in list(_totals_by_provider.values()):
+        totals.drain()
+
+
+_totals_by_provider: weakref.WeakKeyDictionary[Any, Totals] = weakref.WeakKeyDictionary()
+
+
+def totals_for(meter_provider: MeterProvider | None, meter: Any) -> Totals:
+    """One Totals per meter provider: observable instruments cannot be registered twice under
+    one name, so a second ``instrument()`` on the same provider keeps adding to the first's."""
+    key = meter_provider if meter_provider is not None else get_meter_provider()
+    totals = _totals_by_provider.get(key)
+    if totals is None:
+        totals = Totals()
+        for name, unit, description in (
+            (COST_METRIC, "{USD}", "Cost of LLM calls in US dollars"),
+            (TOKENS_METRIC, "{token}", "Billed tokens by disjoint type (sum = all billed tokens)"),
+            (SAVINGS_METRIC, "{USD}", "What cache reads saved against the uncached input price"),
+            (UNPRICED_METRIC, "{call}", "Calls whose model has no known price"),
+        ):
+            meter.create_observable_counter(name, callbacks=[totals.callback(name)], unit=unit, description=description)
+        _totals_by_provider[key] = totals
+    return totals

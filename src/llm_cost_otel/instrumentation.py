@@ -12,8 +12,8 @@ from typing import Any
 import wrapt
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
+from . import active as _telemetry
 from . import deferred
-from . import telemetry as _telemetry
 from ._safety import after_fork, log_once
 from .telemetry import Telemetry
 
@@ -29,9 +29,11 @@ def ensure_telemetry(
     metric_attributes: Collection[str] | str | None = None,
     replace: bool = False,
     baggage_attributes: Collection[str] | str | None = None,
+    tolerate_bad_prices: bool = False,
 ) -> Telemetry:
     """The active Telemetry, created on first use. Price overrides are validated here, before
-    anything is patched, so a bad file fails ``instrument()`` and changes nothing."""
+    anything is patched, so a bad file fails ``instrument()`` and changes nothing.
+    ``tolerate_bad_prices``: log a bad file instead (see ``_create``)."""
     with _setup_lock:
         current = _telemetry.active()
         explicit = any(
@@ -39,7 +41,9 @@ def ensure_telemetry(
         )
         if current is not None and not (replace and explicit):
             return current
-        created = _create(tracer_provider, meter_provider, prices, metric_attributes, baggage_attributes)
+        created = _create(
+            tracer_provider, meter_provider, prices, metric_attributes, baggage_attributes, tolerate_bad_prices
+        )
         _telemetry.set_active(created)
         return created
 
@@ -50,10 +54,23 @@ def _create(
     prices: Any,
     metric_attributes: Collection[str] | str | None,
     baggage_attributes: Collection[str] | str | None,
+    tolerate_bad_prices: bool = False,
 ) -> Telemetry:
-    from .pricing import PriceBook
+    """``tolerate_bad_prices``: a PriceOverrideError is logged on one line (once per message)
+    instead of raised, and every call is recorded unpriced with the error on its span."""
+    from ._safety import _first_time
+    from .pricing import PriceBook, PriceOverrideError
 
-    book = PriceBook.from_config(prices)
+    try:
+        book = PriceBook.from_config(prices)
+    except PriceOverrideError as exc:
+        if not tolerate_bad_prices:
+            raise
+        book = PriceBook.failed(exc)
+        if _first_time(f"price-file:{book.error}"):
+            logger.error(
+                "llm-cost-otel: %s; price overrides not applied, LLM calls are recorded as unpriced", book.error
+            )
     created = Telemetry(
         tracer_provider=tracer_provider,
         meter_provider=meter_provider,
@@ -129,14 +146,21 @@ class CostInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             "metric_attributes": kwargs.get("metric_attributes"),
             "baggage_attributes": kwargs.get("baggage_attributes"),
         }
-        shared = ensure_telemetry(**settings, replace=bool(kwargs.get("replace_telemetry")))
+        # Without prices= (the distro's opentelemetry-instrument, or a bare .instrument()) the
+        # price file comes from $LLM_COST_OTEL_PRICES: a bad one must not fail the app's startup
+        # (nor the other instrumentors), so it is logged and our calls recorded as unpriced.
+        # instrument(prices=...) and llm_cost_otel.instrument() still raise before patching.
+        tolerate = settings["prices"] is None
+        shared = ensure_telemetry(
+            **settings, replace=bool(kwargs.get("replace_telemetry")), tolerate_bad_prices=tolerate
+        )
         own = None
         if not kwargs.get("replace_telemetry") and any(v is not None for v in settings.values()):
             # providers or settings given to this instrumentor alone: its calls use them,
             # whatever another instrumentor (or instrument()) set up before
             same_providers = shared.providers == (settings["tracer_provider"], settings["meter_provider"])
             if not same_providers or any(settings[k] is not None for k in ("prices", "metric_attributes")):
-                own = _create(**settings)
+                own = _create(**settings, tolerate_bad_prices=tolerate)
         _telemetry.set_active(own, self.adapter)
         self._patches = []
         for owner, name, wrapper in self.targets():

@@ -50,8 +50,11 @@ def _origins(before: RateSet, after: RateSet, origin: str, origins: dict[str, st
 class PriceBook:
     """Rates for every model the catalog, the corrections and the user's overrides know."""
 
-    def __init__(self, overrides: Overrides | None = None) -> None:
+    def __init__(self, overrides: Overrides | None = None, error: str | None = None) -> None:
         self.overrides = overrides or Overrides()
+        # Why the configured overrides did not load (see failed()): then nothing is priced,
+        # rather than priced without the user's rates.
+        self.error = error
         self._cache: dict[tuple[str, str, bool, int, str | None], Rates | None] = {}
         self._lock = threading.Lock()
         self._version: str | None = None
@@ -66,6 +69,11 @@ class PriceBook:
         if prices is None:
             prices = os.environ.get("LLM_COST_OTEL_PRICES") or None
         return cls(load_overrides(prices))
+
+    @classmethod
+    def failed(cls, error: PriceOverrideError) -> PriceBook:
+        """A book for a price file that did not load: prices nothing, and says why on one line."""
+        return cls(error="; ".join(line for line in str(error).splitlines() if line.strip()) or repr(error))
 
     @property
     def version(self) -> str:
@@ -113,6 +121,8 @@ class PriceBook:
         return rates
 
     def _resolve(self, provider: str, model: str, batch: bool, day: int, tier: str | None) -> Rates | None:
+        if self.error is not None:
+            return None  # cached like any unknown model: the hot path does not check
         overrides = self.overrides
         requested = catalog.normalize_model(model)
         name = overrides.aliases.get(requested, overrides.aliases.get(model.lower(), requested))
@@ -198,6 +208,8 @@ class PriceBook:
 
     def cache_storage_rate(self, model: str) -> float | None:
         """USD per cached token per hour for an explicit context cache, when known."""
+        if self.error is not None:
+            return None
         return cache_storage_rate(catalog.normalize_model(model))
 
     def explain(

@@ -1,7 +1,11 @@
 """Quick start with no API key: the real Anthropic SDK against a local fake transport.
 
-Shows what llm-cost-otel records for a plain call, a stream and a cached prompt, with
-attribution and a track() rollup. Spans print to the console exporter at the end.
+Shows what llm-cost-otel records for a plain call and a stream, both with prompt-cache reads
+and writes, inside one track() run with attribution. Prints each call's cost, the run's
+rollup and each call span's cost breakdown, then every span (the two calls and the track()
+run) through OpenTelemetry's ConsoleSpanExporter, as JSON, at the end.
+
+    .venv/bin/python examples/quickstart.py
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import httpx2
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import llm_cost_otel
@@ -85,6 +89,9 @@ def main() -> None:
                 f"cache read ${a['llm_cost.usd.cache_read']:.6f}, cache write ${a['llm_cost.usd.cache_write']:.6f}) "
                 f"saved by caching ${a.get('llm_cost.usd.cache_savings', 0):.6f}, source {a['llm_cost.price.source']}"
             )
+
+    print("\nThe spans, as the ConsoleSpanExporter prints them:")
+    ConsoleSpanExporter().export(spans.get_finished_spans())
 
 
 if __name__ == "__main__":

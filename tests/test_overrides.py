@@ -537,3 +537,43 @@ def test_bad_file_leaves_instrumentation_as_it_was(otel: Any, tmp_path: Path) ->
         llm_cost_otel.instrument(tracer_provider=otel.tracer_provider, meter_provider=otel.meter_provider, prices=path)
     assert telemetry.active() is active
     assert active.prices is book
+
+
+# --- misconfigurations that used to be accepted silently ------------------------------------------
+
+
+def test_an_alias_to_a_misspelled_model_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "prices.json"
+    path.write_text(json.dumps({"aliases": {"my-sonnet": "claude-sonet-4-5"}}))
+    with pytest.raises(PriceOverrideError, match=r"aliases\.my-sonnet: target 'claude-sonet-4-5'"):
+        load_overrides(path)
+    path.write_text(json.dumps({"aliases": {"my-sonnet": "claude-sonnet-4-5"}}))
+    assert load_overrides(path).aliases == {"my-sonnet": "claude-sonnet-4-5"}
+
+
+def test_a_misspelled_provider_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "prices.json"
+    path.write_text(json.dumps({"models": {"acme": {"input": 1, "output": 2, "provider": "antropic"}}}))
+    with pytest.raises(PriceOverrideError, match=r"models\.acme\.provider: 'antropic' matches no provider"):
+        load_overrides(path)
+    path.write_text(json.dumps({"discounts": [{"provider": "gcp.vertexai", "multiplier": 0.9}]}))
+    with pytest.raises(PriceOverrideError, match=r"discounts\.0\.provider"):
+        load_overrides(path)
+    path.write_text(json.dumps({"discounts": [{"provider": "gcp.*", "multiplier": 0.9}]}))
+    assert load_overrides(path).discounts[0].provider == "gcp.*"
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".yml", ".txt"])
+def test_a_price_file_of_another_type_says_so(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"prices{suffix}"
+    path.write_text("models:\n  acme:\n    input: 1\n")
+    with pytest.raises(PriceOverrideError, match=rf"prices{suffix}: unsupported price file type '{suffix}'"):
+        load_overrides(path)
+
+
+def test_a_typo_in_the_metric_set_is_reported(otel: Any, monkeypatch: pytest.MonkeyPatch, caplog: Any) -> None:
+    monkeypatch.setenv("LLM_COST_OTEL_GENAI_METRICS", "inferense")
+    with caplog.at_level("WARNING", logger="llm_cost_otel"):
+        llm_cost_otel.uninstrument()
+        llm_cost_otel.instrument(tracer_provider=otel.tracer_provider, meter_provider=otel.meter_provider)
+    assert any("LLM_COST_OTEL_GENAI_METRICS='inferense'" in r.getMessage() for r in caplog.records)

@@ -243,10 +243,10 @@ def test_just_past_the_depth_limit_is_refused(tmp_path: Path) -> None:
 
 def test_brackets_inside_json_strings_do_not_count(tmp_path: Path) -> None:
     path = tmp_path / "prices_brackets.json"
-    alias = '[{\\"' * 2_000  # brackets and escaped quotes inside a string value
-    path.write_text('{"aliases": {"x": "' + alias + '"}}')
+    alias = '[{\\"' * 2_000  # brackets and escaped quotes inside a string (an alias name)
+    path.write_text('{"aliases": {"' + alias + '": "claude-haiku-4-5"}}')
     overrides = load_overrides(path)
-    assert overrides.aliases["x"] == '[{"' * 2_000
+    assert overrides.aliases['[{"' * 2_000] == "claude-haiku-4-5"
 
 
 def test_deeply_nested_mapping_is_refused() -> None:

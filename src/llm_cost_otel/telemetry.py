@@ -16,6 +16,7 @@ from opentelemetry.metrics import MeterProvider, get_meter
 from opentelemetry.trace import TracerProvider
 
 from . import attribution
+from ._safety import warn_once
 from .active import active, active_tracer, set_active
 from .attribution import Scope
 from .metrics import MetricRecorder
@@ -70,8 +71,16 @@ class Telemetry(SpanWriter, MetricRecorder):
         self.metric_keys = attribution.allowlist(metric_attributes, "LLM_COST_OTEL_METRIC_ATTRIBUTES")
         self.baggage_keys = attribution.allowlist(baggage_attributes, "LLM_COST_OTEL_BAGGAGE_ATTRIBUTES")
         self.capture_content = capture_content_enabled()
-        metric_set = os.environ.get("LLM_COST_OTEL_GENAI_METRICS", "classic").strip().lower()
-        names = SEMCONV_METRIC_SETS.get(metric_set, SEMCONV_METRIC_SETS["classic"])
+        metric_set = os.environ.get("LLM_COST_OTEL_GENAI_METRICS", "classic").strip().lower() or "classic"
+        if metric_set not in SEMCONV_METRIC_SETS:
+            warn_once(
+                f"genai-metrics:{metric_set}"[:200],
+                "llm-cost-otel: LLM_COST_OTEL_GENAI_METRICS=%r is not one of %s; using 'classic'",
+                metric_set,
+                ", ".join(SEMCONV_METRIC_SETS),
+            )
+            metric_set = "classic"
+        names = SEMCONV_METRIC_SETS[metric_set]
         self.duration = meter.create_histogram(
             names[0],
             unit="s",

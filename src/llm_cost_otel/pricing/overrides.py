@@ -16,6 +16,7 @@ import stat
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -209,6 +210,9 @@ def _json_too_deep(text: str) -> bool:
     return False
 
 
+_FORMATS = ("", ".json", ".toml")
+
+
 def _read(path: Path) -> Any:
     raw = _read_bytes(path)
     try:
@@ -216,8 +220,13 @@ def _read(path: Path) -> Any:
     except UnicodeDecodeError as exc:
         raise PriceOverrideError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     source = str(path)
+    suffix = path.suffix.lower()
+    if suffix not in _FORMATS:
+        raise PriceOverrideError(
+            f"{path}: unsupported price file type {suffix!r}: use a .json or .toml file (YAML is not read)"
+        )
     try:
-        if path.suffix.lower() == ".toml":
+        if suffix == ".toml":
             if sys.version_info >= (3, 11):
                 import tomllib
             else:  # pragma: no cover - exercised on 3.10 only
@@ -324,6 +333,8 @@ def load_overrides(spec: str | os.PathLike[str] | Mapping[str, Any] | Overrides 
     for alias, target in aliases.items():
         if target.lower() in aliases:
             raise PriceOverrideError(f"{source}: aliases.{alias}: target {target!r} is itself an alias")
+    _check_providers(data, source)
+    _check_alias_targets(aliases, models, source)
     discounts = tuple(
         Discount(provider=d.get("provider", "*"), model=d.get("model", "*"), multiplier=float(d["multiplier"]))
         for d in data.get("discounts", ())
@@ -403,3 +414,46 @@ def _custom_model_overflows(
         if not math.isfinite(highest * factor):
             problems.append(f"models.{key}: a rate times the discount multipliers that match it is not finite")
     return problems
+
+
+def _check_providers(data: Mapping[str, Any], source: str) -> None:
+    """A misspelled provider would make an entry match nothing, silently."""
+    from .catalog import CATALOG_PROVIDERS
+
+    known = sorted(CATALOG_PROVIDERS)
+    found = [
+        (f"models.{name}.provider", entry.get("provider"))
+        for name, entry in data.get("models", {}).items()
+        if entry.get("provider") is not None
+    ]
+    found += [(f"discounts.{i}.provider", d.get("provider")) for i, d in enumerate(data.get("discounts", ()))]
+    for key, provider in found:
+        if provider is not None and not any(fnmatch.fnmatchcase(p, provider) for p in known):
+            raise PriceOverrideError(
+                f"{source}: {key}: {provider!r} matches no provider llm-cost-otel records ({', '.join(known)})"
+            )
+
+
+def _check_alias_targets(aliases: Mapping[str, str], models: Mapping[str, CustomModel], source: str) -> None:
+    """An alias to a misspelled model would leave the aliased calls unpriced, silently. Looks
+    the targets up in the catalog (loading it now, only when the file has aliases)."""
+    if not aliases:
+        return
+    import time
+
+    from . import catalog
+    from .corrections import addition_for
+
+    today = int(time.time() // 86400)
+    for alias, target in aliases.items():
+        name = catalog.normalize_model(target)
+        if name in models:
+            continue
+        if any(catalog.lookup(p, name, False, today) is not None for p in catalog.CATALOG_PROVIDERS):
+            continue
+        if any(addition_for(p, name, date.today()) is not None for p in catalog.CATALOG_PROVIDERS):
+            continue
+        raise PriceOverrideError(
+            f"{source}: aliases.{alias[:80]}: target {target[:80]!r} is neither a model in the price catalog nor one "
+            "this file defines"
+        )

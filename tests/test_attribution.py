@@ -151,3 +151,28 @@ def test_metric_allowlist_bounds_cardinality(otel: Any, monkeypatch: pytest.Monk
 def test_cost_of_unknown_object_is_none() -> None:
     assert llm_cost_otel.cost_of(object()) is None
     assert llm_cost_otel.cost_of("msg_never_seen") is None
+
+
+def test_thread_pool_tasks_stay_in_the_submitters_scope(otel: Any) -> None:
+    """Threads do not inherit context: ThreadPoolExecutor.submit (map, run_in_executor)
+    carries our attribution scope, and only ours, into its tasks."""
+    import contextvars
+    from concurrent.futures import ThreadPoolExecutor
+
+    other: contextvars.ContextVar[str] = contextvars.ContextVar("app_var", default="unset")
+    client = _client()
+    seen: list[str] = []
+
+    def work(_: int) -> None:
+        seen.append(other.get())
+        _call(client)
+
+    other.set("submitter's")
+    with llm_cost_otel.track("job", **{"user.id": "u1"}) as run, ThreadPoolExecutor(4) as pool:
+        list(pool.map(work, range(4)))
+        pool.submit(work, 0).result()
+    assert run.calls == 5
+    assert {s.attributes["user.id"] for s in otel.chat_spans()} == {"u1"}
+    assert seen == ["unset"] * 5  # the app's own context variables are left alone
+    llm_cost_otel.uninstrument()
+    assert not hasattr(ThreadPoolExecutor.submit, "__wrapped__")  # restored

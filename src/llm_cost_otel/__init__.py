@@ -88,4 +88,7 @@ def uninstrument() -> None:
     for instrumentor in _instrumentors():
         if instrumentor.is_instrumented_by_opentelemetry:
             instrumentor.uninstrument()
+    from .threads import stop_carrying_scope
+
+    stop_carrying_scope()
     telemetry.set_active(None)

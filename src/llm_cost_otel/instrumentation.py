@@ -16,6 +16,7 @@ from . import active as _telemetry
 from . import deferred
 from ._safety import after_fork, log_once
 from .telemetry import Telemetry
+from .threads import carry_scope_into_thread_pools
 
 logger = logging.getLogger("llm_cost_otel")
 
@@ -80,6 +81,7 @@ def _create(
     )
     _start_warming(book)
     deferred.start_worker()
+    carry_scope_into_thread_pools()
     return created
 
 

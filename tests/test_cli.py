@@ -1,4 +1,5 @@
-"""``llm-cost-otel prices``: what it prints, its exit codes, and the installed console script.
+"""The ``llm-cost-otel`` command: ``prices`` output and exit codes, the top-level help and
+``--version``, and the errors of ``demo`` and ``budgets render`` (one line, no traceback).
 
 Expected rates are published list prices (USD per million tokens) written here as literals.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from llm_cost_otel.cli import main
+from llm_cost_otel.version import __version__
 
 DATA = Path(__file__).parent / "data"
 DATE = ["--date", "2026-11-01"]
@@ -164,7 +167,7 @@ def test_bad_prices_file_exit_2_names_file(capsys: pytest.CaptureFixture[str]) -
     code, out, err = run(capsys, "prices", "claude-haiku-4-5", "--prices", str(path))
     assert code == 2
     assert out == ""
-    assert err.startswith("error: ")
+    assert err.startswith("llm-cost-otel prices: error: ")
     assert str(path) in err
     assert "models.acme-ft" in err
 
@@ -268,3 +271,194 @@ def test_installed_console_script() -> None:
     )
     assert bad.returncode == 2
     assert "prices_bad_syntax.json" in bad.stderr and "line 3" in bad.stderr
+
+
+# --- top level: --help and --version -----------------------------------------------------------
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out == f"llm-cost-otel {__version__}\n"
+
+
+def test_top_level_help_lists_each_command_on_one_plain_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert "``" not in out and "MODEL [--provider P]" not in out  # no reST markup, no stale synopsis
+    assert "--version" in out
+    for command in ("prices", "demo", "budgets"):
+        (line,) = [line for line in out.splitlines() if line.split()[:1] == [command]]
+        assert len(line.split()) > 3, line  # the name and its help on the same line
+    assert max(len(line) for line in out.splitlines()) <= 80
+
+
+# --- errors: one line naming the bad value, exit status 2 (usage) or 1 (runtime), no traceback ---
+
+
+def _usage_error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    """The error line of a usage error (argparse: usage lines, then ``PROG: error: ...``)."""
+    with pytest.raises(SystemExit) as info:
+        main(list(argv))
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err.strip().splitlines()[-1]
+
+
+DEMO_USAGE_ERRORS = [
+    (["--serve", "--port", "70000"], ["argument --port", "'70000'", "0 and 65535"]),
+    (["--serve", "--port", "-1"], ["argument --port", "'-1'"]),
+    (["--serve", "--port", "http"], ["argument --port", "not a port number: 'http'"]),
+    (["--rate", "-1"], ["argument --rate", "must be > 0", "'-1'"]),
+    (["--rate", "0"], ["argument --rate", "must be > 0", "'0'"]),
+    (["--rate", "1e400"], ["argument --rate", "not a finite number: '1e400'"]),
+    (["--rate", "inf"], ["argument --rate", "not a finite number: 'inf'"]),
+    (["--rate", "nan"], ["argument --rate", "not a finite number: 'nan'"]),
+    (["--rate", "5000"], ["argument --rate", "at most 1000", "'5000'"]),
+    (["--latency", "nan"], ["argument --latency", "'nan'"]),
+    (["--latency", "1e6"], ["argument --latency", "between 0 and 100", "'1e6'"]),
+    (["--error-rate", "nan"], ["argument --error-rate", "'nan'"]),
+    (["--duration", "0s"], ["argument --duration", "more than 0s and at most 24h", "'0s'"]),
+    (["--duration", "25h"], ["argument --duration", "more than 0s and at most 24h", "'25h'"]),
+    (["--duration", "1e400"], ["argument --duration", "'1e400'"]),
+    (["--duration", "nan"], ["argument --duration", "'nan'"]),
+    (["--duration", "1m30"], ["argument --duration", "not a duration: '1m30'"]),
+    (["--duration", "1.5.5s"], ["argument --duration", "not a duration"]),
+    (["--seed", "1.5"], ["argument --seed", "'1.5'"]),
+    (["--port", "8765"], ["argument --port", "only applies with --serve"]),
+]
+
+
+@pytest.mark.parametrize(("argv", "words"), DEMO_USAGE_ERRORS, ids=[" ".join(argv) for argv, _ in DEMO_USAGE_ERRORS])
+def test_bad_demo_options_are_usage_errors(
+    capsys: pytest.CaptureFixture[str], argv: list[str], words: list[str]
+) -> None:
+    line = _usage_error(capsys, "demo", *argv)
+    assert line.startswith("llm-cost-otel demo: error: "), line
+    for word in words:
+        assert word in line, line
+
+
+def test_serve_on_a_busy_port_is_a_runtime_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, out, err = run(capsys, "demo", "--serve", "--port", str(port))
+    assert code == 1 and out == ""
+    assert err == f"llm-cost-otel demo: error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+
+
+EXAMPLE_BUDGETS = Path(__file__).parents[1] / "budgets.example.yaml"
+
+
+def test_budgets_output_in_a_missing_directory(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    target = tmp_path / "nonexistent" / "x.yml"
+    code, out, err = run(capsys, "budgets", "render", str(EXAMPLE_BUDGETS), "-o", str(target))
+    assert code == 1 and out == ""
+    assert err == f"llm-cost-otel budgets render: error: cannot write {target}: No such file or directory\n"
+    assert not target.parent.exists()
+
+
+def test_budgets_output_is_a_directory(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "budgets", "render", str(EXAMPLE_BUDGETS), "-o", str(tmp_path))
+    assert code == 1
+    assert err == f"llm-cost-otel budgets render: error: cannot write {tmp_path}: Is a directory\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"budgets: [\n", ["not valid YAML at line 2, column 1", "expected the node content"]),
+        (b"budgets:\n  - name: a\n\twindow: 1d\n", ["not valid YAML at line 3, column 1", "'\\t'"]),
+        (b"budgets:\n  - name: \x01\n", ["not valid YAML at line 2, column 11", "#x0001"]),
+        (b"a: 1\n---\nb: 2\n", ["not valid YAML at line 2, column 1", "a single document"]),
+        (b"[" * 20_000, ["not valid YAML: nested too deeply"]),
+        (b"budgets:\n  - name: caf\xe9\n", ["not UTF-8 text (byte 0xe9 at line 2)"]),
+        (b"x" * (1024 * 1024 + 1), ["larger than 1 MiB"]),
+        (b"budgets: [{name: a, window: [1d], limit_usd: 1}]\n", ["budget 'a': window must be one of"]),
+        (b"budgets: [{name: a, window: 1d, limit_usd: 1" + b"0" * 400 + b"}]\n", ["limit_usd must be a positive"]),
+    ],
+)
+def test_bad_budgets_files_name_the_file_and_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, content: bytes, words: list[str]
+) -> None:
+    path = tmp_path / "budgets.yaml"
+    path.write_bytes(content)
+    code, out, err = run(capsys, "budgets", "render", str(path))
+    assert code == 2 and out == ""
+    assert err.startswith(f"llm-cost-otel budgets render: error: {path}: ") and err.count("\n") == 1, err
+    for word in words:
+        assert word in err, err
+
+
+@pytest.mark.parametrize("name", ["missing.yaml", "."])
+def test_unreadable_budgets_file(capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    code, _, err = run(capsys, "budgets", "render", str(path))
+    assert code == 2
+    assert err.startswith(f"llm-cost-otel budgets render: error: {path}: cannot read: ") and err.count("\n") == 1
+
+
+def test_the_reported_commands_print_no_traceback(tmp_path: Path) -> None:
+    """The two commands from the bug report, through the installed console script."""
+    for argv, status, words in (
+        (["demo", "--serve", "--port", "70000"], 2, "argument --port"),
+        (["budgets", "render", str(EXAMPLE_BUDGETS), "-o", "/nonexistent/dir/x.yml"], 1, "/nonexistent/dir/x.yml"),
+    ):
+        done = subprocess.run([*_console_script(), *argv], capture_output=True, text=True, timeout=60)
+        assert done.returncode == status, done.stderr
+        assert "Traceback" not in done.stderr and done.stdout == ""
+        assert words in done.stderr.splitlines()[-1]
+
+
+# --- demo --seed ---------------------------------------------------------------------------------
+
+MODEL_LINE = re.compile(r"^  (\S+) .* (\d+) req, in .* out (\S+)$")
+TOTAL_LINE = re.compile(r"^Total spend: \$([\d,.]+) ")
+
+
+def _seeded(report: str) -> tuple[list[str], float]:
+    """What a seed fixes, read from a demo report: the calls and the spend.
+
+    The calls: the ``Requests:`` line and, per model, its requests and output tokens. Not its
+    cache read/write split: two requests with one cached prefix that overlap in time may swap
+    which one writes the cache (as on the real APIs), which moves the total by a fraction of a
+    percent on a loaded machine. Nor what the clock decides: durations, latencies, the hourly rate.
+    """
+    calls = [line for line in report.splitlines() if line.startswith("Requests:")]
+    calls += [" ".join(m.groups()) for line in report.splitlines() if (m := MODEL_LINE.match(line))]
+    (total,) = [float(m.group(1).replace(",", "")) for line in report.splitlines() if (m := TOTAL_LINE.match(line))]
+    return calls, total
+
+
+def test_demo_runs_with_one_seed_send_the_same_calls() -> None:
+    """Three short demos side by side, as separate processes: seed 7 twice, seed 8 once."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "LLM_COST_OTEL_"))}
+    runs = {
+        name: subprocess.Popen(
+            [*_console_script(), "demo", "--duration", "2s", "--seed", seed, "--no-progress"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for name, seed in (("a", "7"), ("b", "7"), ("other", "8"))
+    }
+    seeded = {}
+    for name, process in runs.items():
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err
+        seeded[name] = _seeded(out)
+    (calls_a, total_a), (calls_b, total_b), (calls_other, _) = seeded["a"], seeded["b"], seeded["other"]
+    assert len(calls_a) > 3 and total_a > 0
+    assert calls_a == calls_b
+    assert total_b == pytest.approx(total_a, rel=0.005)
+    assert calls_other != calls_a

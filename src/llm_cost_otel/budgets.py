@@ -247,10 +247,10 @@ def parse_budgets(data: Any, source: str = "<budgets>") -> BudgetFile:
             raise BudgetError(f"{where}: duplicate name")
         seen.add(name)
         window = raw.get("window")
-        if window not in WINDOWS:
+        if not isinstance(window, str) or window not in WINDOWS:  # a YAML list or mapping is unhashable
             raise BudgetError(f"{where}: window must be one of {', '.join(WINDOWS)}, not {window!r}")
         limit = raw.get("limit_usd")
-        if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not math.isfinite(limit) or limit <= 0:
+        if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not _finite(limit) or limit <= 0:
             raise BudgetError(f"{where}: limit_usd must be a positive number, not {limit!r}")
         ratio = raw.get("warn_ratio", DEFAULT_WARN_RATIO)
         if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 < ratio < 1:
@@ -280,16 +280,58 @@ def parse_budgets(data: Any, source: str = "<budgets>") -> BudgetFile:
     return BudgetFile(tuple(budgets), settings)
 
 
+def _finite(value: int | float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int past float range (YAML has big integers)
+        return False
+
+
+MAX_FILE_BYTES = 1024 * 1024
+
+
 def load_budgets(path: str | Path) -> BudgetFile:
+    """Read and validate a budgets file; every problem is a one-line :class:`BudgetError` naming the file."""
     yaml = _yaml()
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        with path.open("rb") as file:
+            raw = file.read(MAX_FILE_BYTES + 1)  # bounded: the path may be /dev/zero or a huge file
     except OSError as exc:
-        raise BudgetError(f"{path}: {exc.strerror or exc}") from None
+        raise BudgetError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise BudgetError(f"{path}: larger than 1 MiB; not a budgets file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise BudgetError(f"{path}: not UTF-8 text (byte {raw[exc.start]:#04x} at line {line})") from None
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise BudgetError(f"{path}: not valid YAML: {exc}") from None
+        raise BudgetError(f"{path}: not valid YAML {_yaml_problem(exc, text)}") from None
+    except RecursionError:
+        raise BudgetError(f"{path}: not valid YAML: nested too deeply") from None
     return parse_budgets(data, str(path))
+
+
+def _yaml_problem(exc: Exception, text: str) -> str:
+    """``at line L, column C: what`` on one line (PyYAML's own message spans several, with a caret)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None)
+    context = getattr(exc, "context", None)
+    position = getattr(exc, "position", None)  # a ReaderError (a control character) has no mark
+    if mark is not None:
+        line, column = mark.line + 1, mark.column + 1
+    elif isinstance(position, int):
+        line = text.count("\n", 0, position) + 1
+        column = position - (text.rfind("\n", 0, position) + 1) + 1
+    else:
+        return ": " + " ".join(str(exc).split())
+    what = str(problem).removeprefix("but ") if problem else str(exc).splitlines()[0]
+    if context:
+        what = f"{what} ({context})"
+    return f"at line {line}, column {column}: {what}"
 
 
 # --- rendering ------------------------------------------------------------------------------
@@ -430,16 +472,26 @@ def render_yaml(budget_file: BudgetFile, source: str = "budgets.yaml") -> str:
     return header + str(body)
 
 
-def render_command(path: str, output: str | None = None, stdout: TextIO | None = None) -> int:
-    """``llm-cost-otel budgets render PATH [-o OUTPUT]``: exit status 0, or 2 with a message."""
+def render_command(
+    path: str, output: str | None = None, stdout: TextIO | None = None, prog: str = "llm-cost-otel budgets render"
+) -> int:
+    """``llm-cost-otel budgets render PATH [-o OUTPUT]``; returns the exit status.
+
+    0; 2 for a budgets file that cannot be used (like a bad option); 1 if the output cannot be
+    written. Errors are one line on stderr, ``PROG: error: ...``, naming the file.
+    """
     out = stdout or sys.stdout
     try:
         text = render_yaml(load_budgets(path), source=Path(path).name)
     except BudgetError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     if output and output != "-":
-        Path(output).write_text(text, encoding="utf-8")
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            print(f"{prog}: error: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
     else:
         out.write(text)
     return 0

@@ -1,4 +1,4 @@
-"""Command line: ``llm-cost-otel prices MODEL [--provider P]``."""
+"""The ``llm-cost-otel`` command: ``prices``, ``demo`` and ``budgets render``."""
 
 from __future__ import annotations
 
@@ -9,16 +9,21 @@ from datetime import date
 
 from .pricing import PriceBook, PriceOverrideError
 from .pricing.rates import FEE_NAMES
+from .version import __version__
 
 _UNITS = {"input_character": "USD / 1M chars", "output_image": "USD / image"}
 PROVIDERS = ("anthropic", "aws.bedrock", "gcp.vertex_ai", "gcp.gemini", "azure.ai.foundry")
+
+# Plain text: argparse prints it as is (the module docstring has markup and is for developers).
+DESCRIPTION = "Tools for llm-cost-otel, the OpenTelemetry plugin that prices LLM calls."
+EPILOG = "Run 'llm-cost-otel COMMAND --help' for the options of a command."
 
 
 def _prices(args: argparse.Namespace) -> int:
     try:
         book = PriceBook.from_config(args.prices)
     except PriceOverrideError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"llm-cost-otel prices: error: {exc}", file=sys.stderr)
         return 2
     rates = book.explain(args.provider, args.model, batch=args.batch, when=args.date, tier=args.tier)
     if rates is None:
@@ -60,13 +65,19 @@ def _iso_date(text: str) -> date:
 def _render_budgets(args: argparse.Namespace) -> int:
     from .budgets import render_command
 
-    return render_command(args.path, args.output)
+    return render_command(args.path, args.output, prog="llm-cost-otel budgets render")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="llm-cost-otel", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    prices = sub.add_parser("prices", help="show the rates that would be applied to a model")
+    parser = argparse.ArgumentParser(prog="llm-cost-otel", description=DESCRIPTION, epilog=EPILOG)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    # One short help line per command, so that each fits on one line of the top-level --help.
+    sub = parser.add_subparsers(dest="command", required=True, title="commands", metavar="COMMAND")
+    prices = sub.add_parser(
+        "prices",
+        help="show the rates applied to a model",
+        description="Show the rates llm-cost-otel would apply to a model's calls, and where they come from.",
+    )
     prices.add_argument("model")
     prices.add_argument("--provider", default="anthropic", help=f"one of {', '.join(PROVIDERS)} (default anthropic)")
     prices.add_argument("--batch", action="store_true", help="show batch rates")
@@ -79,17 +90,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from .demo import configure_parser as configure_demo
 
-    configure_demo(
-        sub.add_parser(
-            "demo",
-            help="run a realistic LLM workload against a local fake Anthropic + Gemini API and print its cost "
-            "report (no API key)",
-        )
-    )
+    configure_demo(sub.add_parser("demo", help="run LLM traffic against a local fake API, print its cost"))
 
-    budgets = sub.add_parser("budgets", help="spend budgets -> Prometheus rules")
-    budgets_sub = budgets.add_subparsers(dest="budgets_command", required=True)
-    render = budgets_sub.add_parser("render", help="render a budgets YAML file into Prometheus rules")
+    budgets = sub.add_parser(
+        "budgets",
+        help="turn spend budgets into Prometheus alert rules",
+        description="Spend budgets declared in YAML, rendered into Prometheus recording and alert rules.",
+    )
+    budgets_sub = budgets.add_subparsers(dest="budgets_command", required=True, title="commands", metavar="COMMAND")
+    render = budgets_sub.add_parser(
+        "render",
+        help="render a budgets YAML file into Prometheus rules",
+        description="Render a budgets YAML file into a Prometheus rule file.",
+    )
     render.add_argument("path", help="budgets file (YAML)")
     render.add_argument("-o", "--output", help="write here instead of standard output")
     render.set_defaults(func=_render_budgets)

@@ -7,6 +7,7 @@ OpenTelemetry SDK, the provider SDKs and the OTLP exporter are imported when the
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import signal
@@ -35,7 +36,7 @@ DEFAULT_SERVICE_NAME = "llm-cost-otel-demo"
 
 
 class DemoError(Exception):
-    """A problem the user can fix (a missing package, a bad option); printed without a traceback."""
+    """A problem the user can fix (a missing package, a busy port); one line, no traceback, exit status 1."""
 
 
 @dataclass
@@ -53,6 +54,11 @@ class Options:
 
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+MAX_DURATION = 24 * 3600.0
+# Far above what the demo reaches (at most 48 user actions in flight); it only refuses nonsense.
+MAX_RATE = 1000.0
+# At 100 a Claude Opus answer takes about half a minute: slower than that is a typo.
+MAX_LATENCY = 100.0
 
 
 def parse_duration(text: str) -> float:
@@ -65,38 +71,49 @@ def parse_duration(text: str) -> float:
             raise argparse.ArgumentTypeError(f"not a duration: {text!r} (try 30s, 2m, 1m30s)") from None
         scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
         seconds = sum(float(n) * scale[unit] for n, unit in _DURATION.findall(value))
-    if not 0 < seconds <= 24 * 3600:
-        raise argparse.ArgumentTypeError(f"duration must be between 0 and 24h, got {text!r}")
+    if not 0 < seconds <= MAX_DURATION:
+        raise argparse.ArgumentTypeError(f"duration must be more than 0s and at most 24h, got {text!r}")
     return seconds
 
 
-def _positive(text: str) -> float:
+def _number(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
+    if not math.isfinite(value):  # float() takes 'inf', 'nan' and overflows like 1e400 to inf
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+    return value
+
+
+def _rate(text: str) -> float:
+    value = _number(text)
+    if not 0 < value <= MAX_RATE:
+        raise argparse.ArgumentTypeError(f"must be > 0 and at most {MAX_RATE:g}, got {text!r}")
     return value
 
 
 def _share(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    value = _number(text)
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text!r}")
     return value
 
 
-def _non_negative(text: str) -> float:
+def _latency(text: str) -> float:
+    value = _number(text)
+    if not 0 <= value <= MAX_LATENCY:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {MAX_LATENCY:g}, got {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
     try:
-        value = float(text)
+        value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text!r}")
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 65535 (0: a free port), got {text!r}")
     return value
 
 
@@ -118,9 +135,11 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "--duration",
         type=parse_duration,
         default=30.0,
-        help="how long to generate traffic: 30s, 2m, 1m30s (default 30s)",
+        help="how long to generate traffic, at most 24h: 30s, 2m, 1m30s, 500ms (default 30s)",
     )
-    parser.add_argument("--rate", type=_positive, default=8.0, help="target LLM requests per second (default 8)")
+    parser.add_argument(
+        "--rate", type=_rate, default=8.0, help=f"target LLM requests per second, at most {MAX_RATE:g} (default 8)"
+    )
     parser.add_argument(
         "--error-rate",
         type=_share,
@@ -128,17 +147,29 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="share of requests the fake API fails with 429/5xx (default 0.02)",
     )
     parser.add_argument(
-        "--latency", type=_non_negative, default=1.0, help="scale of the simulated latency; 0 = instant (default 1)"
+        "--latency",
+        type=_latency,
+        default=1.0,
+        help=f"scale of the simulated latency, 0 (instant) to {MAX_LATENCY:g} (default 1)",
     )
-    parser.add_argument("--seed", type=int, default=None, help="seed for a reproducible run")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed of the workload's and the fake API's random choices (default: a new one each run). Runs "
+        "with one seed, --duration and --rate make the same calls with the same token counts and get the "
+        "same answers; only timing (latencies) and, for requests that overlap, which one writes a prompt "
+        "cache can differ (docs/DEMO.md)",
+    )
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress line")
     parser.add_argument(
         "--serve",
         action="store_true",
         help="only run the fake API (print its URL) to point your own code at, until Ctrl-C",
     )
-    parser.add_argument("--port", type=int, default=0, help="port for --serve (default: a free port)")
-    parser.set_defaults(func=run_from_args)
+    # Default None, not 0, so that a --port given without --serve can be told apart and refused.
+    parser.add_argument("--port", type=_port, default=None, help="with --serve: the port (default: a free one)")
+    parser.set_defaults(func=run_from_args, demo_parser=parser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -150,6 +181,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_from_args(args: argparse.Namespace) -> int:
+    """Run what ``args`` (from :func:`configure_parser`) asks for; returns the exit status."""
+    if getattr(args, "port", None) is not None and not args.serve:
+        return _usage_error(args, "argument --port: only applies with --serve")
     try:
         if args.serve:
             return _serve(args)
@@ -163,22 +197,32 @@ def run_from_args(args: argparse.Namespace) -> int:
         )
         run(options)
     except DemoError as exc:
-        print(f"llm-cost-otel demo: {exc}", file=sys.stderr)
-        return 2
+        print(f"llm-cost-otel demo: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("\nllm-cost-otel demo: interrupted", file=sys.stderr)
         return 130
     return 0
 
 
+def _usage_error(args: argparse.Namespace, message: str) -> int:
+    """Exit status 2 with argparse's usage line, as for any other bad option."""
+    parser = getattr(args, "demo_parser", None)
+    if isinstance(parser, argparse.ArgumentParser):
+        parser.error(message)  # raises SystemExit(2)
+    print(f"llm-cost-otel demo: error: {message}", file=sys.stderr)
+    return 2
+
+
 def _serve(args: argparse.Namespace) -> int:
     from .server import FakeProviderServer, ServerConfig
 
     config = ServerConfig(error_rate=args.error_rate, latency=args.latency, seed=args.seed)
+    port = args.port or 0
     try:
-        server = FakeProviderServer(config, port=args.port)
+        server = FakeProviderServer(config, port=port)
     except OSError as exc:
-        raise DemoError(f"cannot listen on 127.0.0.1:{args.port}: {exc}") from None
+        raise DemoError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}") from None
     with server:
         print(f"Fake Anthropic + Gemini API on {server.url} (Ctrl-C to stop)")
         print(f'  anthropic.Anthropic(base_url="{server.url}", api_key="demo")')

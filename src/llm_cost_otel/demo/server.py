@@ -181,16 +181,29 @@ class _Engine:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         self._rng = random.Random(config.seed)
+        self._seen: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._anthropic_cache: dict[str, tuple[float, float]] = {}  # prefix digest -> (expiry, ttl)
         self._gemini_cache: dict[str, float] = {}
         self.batches: dict[str, _Batch] = {}
         self.stats = ServerStats()
 
-    def rng(self) -> random.Random:
-        """A private generator per request (requests run on many threads)."""
+    def rng(self, *request: Any) -> random.Random:
+        """A private generator per request (requests run on many threads).
+
+        With a seed it is derived from the request itself and how often that same request came
+        before (a retry), not from the order of arrival, which concurrent clients do not fix.
+        """
+        if self.config.seed is None or not request:
+            with self._lock:
+                return random.Random(self._rng.getrandbits(64))
+        key = hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
         with self._lock:
-            return random.Random(self._rng.getrandbits(64))
+            if len(self._seen) > 200_000:  # bounded on long runs; a retry comes within seconds anyway
+                self._seen.clear()
+            repeat = self._seen[key]
+            self._seen[key] += 1
+        return random.Random(f"{self.config.seed}:{key}:{repeat}")
 
     # --- latency and errors ---
 
@@ -475,7 +488,7 @@ class _Engine:
         if not isinstance(requests, list) or not requests:
             raise ApiError(400, "requests: Field required (a non-empty list)")
         seen: set[str] = set()
-        rng = self.rng()
+        rng = self.rng("batch", body)
         results: list[dict[str, Any]] = []
         for index, item in enumerate(requests):
             if not isinstance(item, dict) or not isinstance(item.get("custom_id"), str):
@@ -496,7 +509,8 @@ class _Engine:
                 }
             results.append({"custom_id": item["custom_id"], "result": result})
         now = time.time()
-        batch = _Batch(_ids(rng, "msgbatch_01"), now, now + self.config.batch_seconds, results, base_url)
+        # Never from the seed: the plugin counts a batch id once per process, like the real API's unique ids.
+        batch = _Batch(_ids(random.Random(), "msgbatch_01"), now, now + self.config.batch_seconds, results, base_url)
         with self._lock:
             self.batches[batch.id] = batch
         return self.batch_json(batch)
@@ -564,7 +578,9 @@ class _Engine:
                 pieces.append(text)
         return text_tokens, audio_tokens, "\x00".join(pieces)
 
-    def gemini_prompt(self, model: str, body: dict[str, Any], count_only: bool = False) -> dict[str, int]:
+    def gemini_prompt(
+        self, model: str, body: dict[str, Any], count_only: bool = False, rng: random.Random | None = None
+    ) -> dict[str, int]:
         """Prompt tokens by modality, and what implicit caching served from cache.
 
         Implicit caching: a request whose prefix (system instruction, tools, then whole
@@ -601,7 +617,7 @@ class _Engine:
             now = time.monotonic()
             with self._lock:
                 cache = self._gemini_cache
-                if self._rng.random() < 0.85:
+                if (rng or self._rng).random() < 0.85:
                     for t, a, key in reversed(boundaries):
                         if t + a >= minimum and cache.get(key, 0.0) > now:
                             cached_text, cached_audio = t, a
@@ -624,7 +640,7 @@ class _Engine:
                 f"models/{model} is not found for this API version, or is not supported for "
                 "generateContent. Call ListModels to see the list of available models and their supported methods.",
             )
-        prompt = self.gemini_prompt(model, body)
+        prompt = self.gemini_prompt(model, body, rng=rng)
         config = _field(body, "generationConfig") or {}
         if not isinstance(config, dict):
             raise ApiError(400, "generationConfig: must be an object")
@@ -978,8 +994,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _messages(self, body: dict[str, Any]) -> None:
         engine = self.engine
-        rng = engine.rng()
         betas = ",".join(self.headers.get_all("anthropic-beta") or ())
+        rng = engine.rng("anthropic", betas, body)
         message, output_tokens = engine.anthropic_message(body, rng, long_context=CONTEXT_1M_BETA in betas)
         model = str(body["model"])
         error = engine.injected_error(rng, "anthropic")
@@ -1026,7 +1042,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._read()
         if not model:
             raise ApiError(400, "model is required in the path: /v1/models/{model}:" + method)
-        rng = engine.rng()
+        rng = engine.rng("google", model, method, body)
         if method == "countTokens":
             inner = body.get("generateContentRequest")
             request: dict[str, Any] = inner if isinstance(inner, dict) else body

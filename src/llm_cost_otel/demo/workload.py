@@ -34,7 +34,7 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -227,6 +227,7 @@ class Workload:
         self._stop = threading.Event()
         self._conversations: dict[str, list[Any]] = {}
         self._conversation_lock = threading.Lock()
+        self._chatting: dict[str, asyncio.Lock] = {}  # one per user: only used on the app's event loop
         self._in_flight = threading.BoundedSemaphore(48)
         self._rng_lock = threading.Lock()
         self._pending_lock = threading.Lock()
@@ -251,40 +252,64 @@ class Workload:
 
     # --- the run loop -------------------------------------------------------------------
 
+    def schedule(self) -> Iterator[tuple[float, str, random.Random]]:
+        """The run's user actions as (offset in seconds, action, its generator), drawn from the seed.
+
+        Offsets come from the seed, not the clock, so the sequence depends on seed, rate and
+        duration only, however fast the calls come back. A generator: 24h at a high rate is long.
+        """
+        expected_calls = sum(share * calls for _, share, calls in self.MIX)
+        actions_per_second = self.rate / expected_calls
+        names = [a for a, _, _ in self.MIX]
+        weights = [s for _, s, _ in self.MIX]
+        offset = 0.0
+        while offset < self.duration:
+            rng = self._fork_rng()
+            action = rng.choices(names, weights=weights)[0]
+            gap = rng.expovariate(actions_per_second)  # drawn now: once launched, the action owns rng
+            yield offset, action, rng
+            offset += gap
+
     def run(self, deadline: float | None = None) -> WorkloadStats:
-        """Run until ``duration`` has passed (or ``stop()``), then wait for work in flight."""
+        """Run the scheduled actions (until ``stop()``), then wait for work in flight.
+
+        An action that finds the app saturated waits for room rather than being skipped, so a
+        seed gives the same calls however fast the fake API answers. A run that falls behind its
+        schedule stops launching at ``deadline`` (default: the end of ``duration`` plus a grace
+        of a tenth of it, at least a second): that run is cut short, and no longer reproducible.
+        """
         if not self.providers:
             raise RuntimeError("neither the anthropic nor the google-genai SDK is installed")
+        # Drawn before the actions' generators, so neither depends on when the nightly job starts.
+        nightly_rngs = [self._fork_rng() for _ in TENANTS] if self.clients.anthropic is not None else []
         start = time.monotonic()
-        end = deadline if deadline is not None else start + self.duration
+        end = deadline if deadline is not None else start + self.duration + max(1.0, self.duration / 10)
         loop = asyncio.new_event_loop()
         loop_thread = threading.Thread(target=loop.run_forever, name="demo-async-app", daemon=True)
         loop_thread.start()
         pool = ThreadPoolExecutor(max_workers=24, thread_name_prefix="demo-worker")
         pending: set[Future[Any]] = set()
         nightly: threading.Thread | None = None
-        expected_calls = sum(share * calls for _, share, calls in self.MIX)
-        actions_per_second = self.rate / expected_calls
+
+        def start_nightly() -> threading.Thread:
+            thread = threading.Thread(
+                target=self._nightly_digests, args=(nightly_rngs,), name="demo-nightly", daemon=True
+            )
+            thread.start()
+            return thread
+
         try:
-            while not self._stop.is_set():
-                now = time.monotonic()
-                if now >= end:
+            for offset, action, rng in self.schedule():
+                if nightly is None and nightly_rngs and offset >= self.duration / 2:
+                    nightly = start_nightly()
+                if self._stop.wait(max(start + offset - time.monotonic(), 0.0)) or not self._room(end):
                     break
-                if nightly is None and (now - start >= (end - start) / 2) and self.clients.anthropic is not None:
-                    nightly = threading.Thread(target=self._nightly_digests, name="demo-nightly", daemon=True)
-                    nightly.start()
-                if not self._in_flight.acquire(timeout=0.2):
-                    continue  # the app is saturated; try again (the rate drops, like a real backlog)
-                rng = self._fork_rng()
-                action = rng.choices([a for a, _, _ in self.MIX], weights=[s for _, s, _ in self.MIX])[0]
                 future = self._launch(action, rng, pool, loop)
                 with self._pending_lock:
                     pending.add(future)
                 future.add_done_callback(self._finished(pending))
-                self._stop.wait(min(rng.expovariate(actions_per_second), max(end - time.monotonic(), 0)))
-            if nightly is None and self.clients.anthropic is not None and not self._stop.is_set():
-                nightly = threading.Thread(target=self._nightly_digests, name="demo-nightly", daemon=True)
-                nightly.start()
+            if nightly is None and nightly_rngs and not self._stop.is_set():
+                nightly = start_nightly()
             with self._pending_lock:
                 waiting = list(pending)
             for future in waiting:
@@ -303,6 +328,16 @@ class Workload:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def _room(self, end: float) -> bool:
+        """Wait for a free slot in the app (a saturated app queues its users); False if stopped or past ``end``."""
+        while not self._in_flight.acquire(timeout=0.2):
+            if self._stop.is_set() or time.monotonic() >= end:
+                return False
+        if self._stop.is_set() or time.monotonic() >= end:
+            self._in_flight.release()
+            return False
+        return True
 
     def _finished(self, pending: set[Future[Any]]) -> Callable[[Future[Any]], None]:
         def done(future: Future[Any]) -> None:
@@ -383,11 +418,15 @@ class Workload:
         question = words(rng, rng.randint(12, 60))
         abandon = rng.random() < 0.05  # the user closes the tab mid-answer
         scope = {"app.feature": "chat", "tenant.id": tenant.id, "user.id": user, "agent.name": "support-assistant"}
-        with llm_cost_otel.attributes(**scope):
-            if self._provider_for(tenant) == "anthropic":
-                await self._chat_claude(tenant, user, question, abandon, rng)
-            else:
-                await self._chat_gemini(tenant, user, question, abandon, rng)
+        # A user reads the answer before asking again: their turns take turns, in the order they
+        # were scheduled, so each turn sees the same history whatever the latency.
+        turn = self._chatting.setdefault(f"{tenant.id}/{user}", asyncio.Lock())
+        async with turn:
+            with llm_cost_otel.attributes(**scope):
+                if self._provider_for(tenant) == "anthropic":
+                    await self._chat_claude(tenant, user, question, abandon, rng)
+                else:
+                    await self._chat_gemini(tenant, user, question, abandon, rng)
 
     def _history(self, key: str, rng: random.Random) -> list[Any]:
         with self._conversation_lock:
@@ -583,11 +622,11 @@ class Workload:
 
     # --- the nightly digest (Message Batches) -----------------------------------------------
 
-    def _nightly_digests(self) -> None:
+    def _nightly_digests(self, rngs: list[random.Random]) -> None:
         """The nightly job: one batch per tenant, submitted side by side."""
         threads = [
-            threading.Thread(target=self._nightly_digest_guarded, args=(tenant, self._fork_rng()), daemon=True)
-            for tenant in TENANTS
+            threading.Thread(target=self._nightly_digest_guarded, args=(tenant, rng), daemon=True)
+            for tenant, rng in zip(TENANTS, rngs, strict=True)
         ]
         for thread in threads:
             thread.start()

@@ -437,6 +437,9 @@ def test_batch_job_results_counted_once_at_batch_rates(otel: Any) -> None:
     assert span.attributes["llm_cost.batch.results"] == 2
     assert otel.metric_sum("llm_cost.usd") == pytest.approx(expected)
     assert run.calls == 2 and run.cost_usd == pytest.approx(expected)
+    # each result is a generate_content request, not an Anthropic-style "chat"
+    operations = {p.attributes["gen_ai.operation.name"] for p in otel.metric_points("llm_cost.usd")}
+    assert operations == {"generate_content"}
 
 
 def test_generated_images_priced_per_image_or_unpriced(otel: Any) -> None:

@@ -243,7 +243,7 @@ class _BatchResultsWatcher(streams.Watcher):
 
     def __init__(self, call: Call) -> None:
         super().__init__(call)
-        self.batch = BatchResults(call)
+        self.batch = BatchResults(call, "chat")
         batch_id = call.request.params.get("batch_id")
         self.seen = _counted_results(batch_id) if isinstance(batch_id, str) else None
         self.skipped = 0

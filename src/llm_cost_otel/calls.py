@@ -198,10 +198,13 @@ class BatchResults:
     Each result is a billed request at batch rates: priced and counted on its own (metrics
     with its own model, ``track()`` rollups); the retrieval span carries the batch total."""
 
-    __slots__ = ("call", "cost", "results", "source", "unpriced", "usage")
+    __slots__ = ("call", "cost", "operation", "results", "source", "unpriced", "usage")
 
-    def __init__(self, call: Call) -> None:
+    def __init__(self, call: Call, operation: str) -> None:
+        """``operation``: what each result was (``chat`` for Anthropic Messages,
+        ``generate_content`` for Gemini), for its metrics."""
         self.call = call
+        self.operation = operation
         self.usage = Usage()
         self.cost = 0.0
         self.results = 0
@@ -218,7 +221,7 @@ class BatchResults:
         response_id = checked.response_id
         call = self.call
         telemetry = call.telemetry
-        request = Request(provider=call.request.provider, operation="chat", model=model, batch=True)
+        request = Request(provider=call.request.provider, operation=self.operation, model=model, batch=True)
         cost = telemetry.prices.cost(request.provider, model, usage, batch=True, timestamp=call.timestamp)
         telemetry.record_metrics(
             request,
@@ -246,7 +249,7 @@ class BatchResults:
         call = self.call
         if not isinstance(model, str) or not model:
             model = "unknown"
-        request = Request(provider=call.request.provider, operation="chat", model=model, batch=True)
+        request = Request(provider=call.request.provider, operation=self.operation, model=model, batch=True)
         call.telemetry.record_metrics(
             request,
             Outcome(response_model=request.model, usage_unknown=True),

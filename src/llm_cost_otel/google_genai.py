@@ -475,7 +475,7 @@ def _record_batch_job(models: Any, job: Any) -> None:
             params={"batch_id": name},
             batch=True,
         )
-        batch = BatchResults(Call(telemetry, request))
+        batch = BatchResults(Call(telemetry, request), "generate_content")
         try:
             for inlined in responses:
                 response = _get(inlined, "response")

@@ -18,7 +18,6 @@ still carries ``traceparent`` as ours wherever the SDK would have propagated its
 from __future__ import annotations
 
 import json
-import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping
@@ -27,9 +26,10 @@ from typing import Any
 
 from opentelemetry import trace
 
+from . import semconv as names
 from . import streams
 from ._fields import fields_of
-from ._safety import after_fork, log_once
+from ._safety import log_once
 from .active import active as active_telemetry
 from .calls import BatchResults, Call
 from .cost_lookup import remember
@@ -199,40 +199,28 @@ class _MessageStreamWatcher(streams.Watcher):
         return outcome
 
 
-# Span attribute of a results download: how many of its results an earlier download of the
-# same batch already counted (they are not priced again). To move to the names module.
-BATCH_ALREADY_COUNTED = "llm_cost.batch.already_counted"
-
 # The results counted so far, per batch id: a batch's results may be downloaded any number of
 # times, but each was billed once. Bounded: the batches downloaded longest ago are forgotten
-# first (a download of a forgotten batch is counted again).
+# first (a download of a forgotten batch is counted again). No lock: dict.setdefault is one
+# atomic step, so two downloads of one batch at once give each result to one of them, and
+# nothing here can block a finaliser or be inherited half-held by a forked child.
 _COUNTED_BATCHES = 256
 _COUNTED_RESULTS = 1_000_000
-_counted: OrderedDict[str, set[str]] = OrderedDict()
-_counted_lock = threading.Lock()
+_counted: OrderedDict[str, dict[str, object]] = OrderedDict()
 
 
-def _reset_counted_lock() -> None:
-    global _counted_lock
-    _counted_lock = threading.Lock()
-
-
-after_fork(_reset_counted_lock)
-
-
-def _counted_results(batch_id: str) -> set[str]:
+def _counted_results(batch_id: str) -> dict[str, object]:
     """The keys of ``batch_id``'s results already counted, shared by every download of it."""
-    with _counted_lock:
-        seen = _counted.get(batch_id)
-        if seen is not None:
-            _counted.move_to_end(batch_id)
-            return seen
-        seen = _counted[batch_id] = set()
-        while len(_counted) > 1 and (
-            len(_counted) > _COUNTED_BATCHES or sum(map(len, _counted.values())) > _COUNTED_RESULTS
-        ):
+    seen = _counted.setdefault(batch_id, {})
+    _counted.move_to_end(batch_id)
+    while len(_counted) > 1 and (
+        len(_counted) > _COUNTED_BATCHES or sum(map(len, _counted.values())) > _COUNTED_RESULTS
+    ):
+        try:
             _counted.popitem(last=False)
-        return seen
+        except KeyError:  # another thread evicted it first
+            break
+    return seen
 
 
 class _BatchResultsWatcher(streams.Watcher):
@@ -280,17 +268,14 @@ class _BatchResultsWatcher(streams.Watcher):
             return False
         seen = self.seen
         assert seen is not None
-        with _counted_lock:  # two downloads of one batch at once: each result goes to one
-            if key in seen:
-                return True
-            seen.add(key)
-        return False
+        mine = object()
+        return seen.setdefault(key, mine) is not mine
 
     def end(self, error: BaseException | None = None) -> None:
         call = self.call
         if not call.finished:
             try:
-                call.span.set_attribute(BATCH_ALREADY_COUNTED, self.skipped)
+                call.span.set_attribute(names.BATCH_ALREADY_COUNTED, self.skipped)
             except Exception:
                 log_once("anthropic.batch")
         self.batch.finish(error)

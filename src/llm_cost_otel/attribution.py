@@ -13,21 +13,20 @@ usage or cost.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import baggage
 
 from ._safety import warn_once
-from .decorate import Hooks, decorate
+from .decorate import F, Hooks, decorate
 
 if TYPE_CHECKING:
     from .tracking import Run
 
 AttributeValue = str | bool | int | float | tuple[str, ...] | tuple[bool, ...] | tuple[int, ...] | tuple[float, ...]
-F = TypeVar("F", bound=Callable[..., Any])
 
 # Names the plugin writes itself (GenAI conventions, ours, the server and error attributes):
 # attribution under them would forge a call's model, usage or cost.

@@ -76,6 +76,8 @@ SERVICE_TIER = "llm_cost.service_tier"
 PRICE_TIER = "llm_cost.price.tier"
 BATCH_RESULTS = "llm_cost.batch.results"
 BATCH_UNPRICED = "llm_cost.batch.unpriced_results"
+# results of a download that an earlier download of the same batch already counted
+BATCH_ALREADY_COUNTED = "llm_cost.batch.already_counted"
 ROLLUP_PREFIX = "llm_cost.rollup."
 CACHE_TOKENS = "llm_cost.cache.tokens"
 CACHE_TTL = "llm_cost.cache.ttl_seconds"

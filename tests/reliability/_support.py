@@ -135,3 +135,11 @@ def dump(item: Any) -> Any:
     if hasattr(item, "to_json_dict"):
         return (type(item).__name__, item.to_json_dict())
     return (type(item).__name__, repr(item))
+
+
+def reinstrument(otel: Any, **kwargs: Any) -> None:
+    """Instrument again on the ``otel`` fixture's providers with other settings."""
+    import llm_cost_otel
+
+    llm_cost_otel.uninstrument()
+    llm_cost_otel.instrument(tracer_provider=otel.tracer_provider, meter_provider=otel.meter_provider, **kwargs)

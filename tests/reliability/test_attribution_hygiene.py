@@ -31,6 +31,8 @@ from ._support import (
     gemini_client,
     json_response,
     message_json,
+    per_million,
+    reinstrument,
     response_json,
     sse_response,
     stream_events,
@@ -43,11 +45,6 @@ def _client() -> Any:
 
 def _call(client: Any) -> Any:
     return client.messages.create(model="claude-haiku-4-5", max_tokens=10, messages=MSGS)
-
-
-def reinstrument(otel: Any, **kwargs: Any) -> None:
-    llm_cost_otel.uninstrument()
-    llm_cost_otel.instrument(tracer_provider=otel.tracer_provider, meter_provider=otel.meter_provider, **kwargs)
 
 
 # --- values are coerced or dropped, never raised -----------------------------------------------
@@ -136,8 +133,9 @@ def test_reserved_keys_cannot_overwrite_a_calls_model_usage_or_cost(otel: Any) -
         _call(_client())
     [span] = otel.chat_spans()
     assert span.attributes["gen_ai.request.model"] == "claude-haiku-4-5"
-    assert span.attributes["gen_ai.usage.cost"] == pytest.approx(run.cost_usd)
-    assert span.attributes["gen_ai.usage.cost"] < 0.001
+    # the real price (Claude Haiku 4.5: $1 in, $5 out per million), not the forged 42
+    assert span.attributes["gen_ai.usage.cost"] == pytest.approx(per_million(10, 1.0) + per_million(5, 5.0))
+    assert run.cost_usd == pytest.approx(span.attributes["gen_ai.usage.cost"])
     assert span.attributes["server.address"] == "api.anthropic.com"
     assert span.attributes["user.id"] == "u1"
     assert "error.type" not in span.attributes
@@ -452,30 +450,37 @@ def test_ids_beyond_int64_and_huge_text_are_coerced_to_bounded_strings(otel: Any
     assert span.attributes["ints"] == ("1", str(big))
 
 
-def test_the_overflow_series_is_one_under_concurrent_creation(otel: Any) -> None:
+def test_the_overflow_series_is_one_under_concurrent_creation() -> None:
+    """Threads that cross the cardinality limit together must share one overflow series (the
+    lazily made one used to be made twice, and one thread's sums were never reported). Many
+    trials with a tiny switch interval, so the race window is really exercised."""
+    import sys
     import threading
 
-    reinstrument(otel, metric_attributes=["user.id"])
-    active = telemetry.active()
-    assert active is not None
-    active.totals.cardinality_limit = 1
-    request = telemetry.Request(provider="anthropic", operation="chat", model="claude-haiku-4-5")
-    barrier = threading.Barrier(8)
+    from llm_cost_otel.totals import Totals
 
-    def record(i: int) -> None:
-        barrier.wait()
-        for j in range(50):
-            key = (("user.id", f"u{i}-{j}"),)
-            active.record_metrics(
-                request, telemetry.Outcome(usage=llm_cost_otel.Usage(input_tokens=1)), None, key, None
-            )
+    one_token = (1,) + (0,) * 10
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for _ in range(200):
+            totals = Totals(cardinality_limit=1)
+            totals.new_series(("first",), dict)
+            barrier = threading.Barrier(8)
 
-    threads = [threading.Thread(target=record, args=(i,)) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert otel.metric_sum("llm_cost.tokens") == 400  # nothing orphaned
+            def record(i: int, totals: Totals = totals, barrier: threading.Barrier = barrier) -> None:
+                barrier.wait()
+                totals.add(totals.new_series((i,), dict).sums, one_token)
+
+            threads = [threading.Thread(target=record, args=(i,)) for i in range(8)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            totals.fold()
+            assert sum(s.sums[0] for s in totals.all_series()) == 8
+    finally:
+        sys.setswitchinterval(interval)
 
 
 @pytest.mark.parametrize("read", ["bytes", "lines", "nothing"])
@@ -500,6 +505,7 @@ def test_a_streaming_response_closed_by_its_with_ends_its_call_there(otel: Any, 
     assert run.open_calls == 0 and otel.spans("job")
     if read == "nothing":  # billed, never read: unknown, never $0
         assert call_span.attributes["llm_cost.usage_unknown"] is True
-    else:
-        assert call_span.attributes["gen_ai.usage.cost"] == pytest.approx(run.cost_usd)
-        assert run.cost_usd > 0
+    else:  # Claude Haiku 4.5 list price: $1 in, $5 out per million tokens
+        published = per_million(10, 1.0) + per_million(5, 5.0)
+        assert call_span.attributes["gen_ai.usage.cost"] == pytest.approx(published)
+        assert run.cost_usd == pytest.approx(published)

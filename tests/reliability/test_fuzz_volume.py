@@ -865,7 +865,7 @@ COUNT_ATTRIBUTES = frozenset(
         names.BATCH_RESULTS,
         names.BATCH_UNPRICED,
         names.CACHE_TOKENS,
-        anthropic_adapter.BATCH_ALREADY_COUNTED,
+        names.BATCH_ALREADY_COUNTED,
         *names.USAGE_DETAIL_ATTRS.values(),
     }
 )

@@ -29,6 +29,7 @@ from ._support import (
     gemini_sse,
     json_response,
     message_json,
+    reinstrument,
     response_json,
     sse_response,
     stream_events,
@@ -122,11 +123,6 @@ def run_everything() -> None:
     c["vertex"].models.generate_content(model="gemini-2.5-flash", contents=PROMPT, config=config)
     with pytest.raises(errors.ClientError):
         c["gemini_denied"].models.generate_content(model="gemini-2.5-flash", contents=PROMPT)
-
-
-def reinstrument(otel: Any, **kwargs: Any) -> None:
-    llm_cost_otel.uninstrument()
-    llm_cost_otel.instrument(tracer_provider=otel.tracer_provider, meter_provider=otel.meter_provider, **kwargs)
 
 
 # --- content capture ------------------------------------------------------------------------

@@ -10,13 +10,11 @@ Precedence: override > correction > catalog.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from .._safety import reset_after_fork
 from ..usage import Cost, Usage
 from . import catalog
 from .corrections import CORRECTIONS, addition_for, cache_storage_rate
@@ -56,12 +54,7 @@ class PriceBook:
         # rather than priced without the user's rates.
         self.error = error
         self._cache: dict[tuple[str, str, bool, int, str | None], Rates | None] = {}
-        self._lock = threading.Lock()
         self._version: str | None = None
-        reset_after_fork(self)
-
-    def _after_fork(self) -> None:
-        self._lock = threading.Lock()
 
     @classmethod
     def from_config(cls, prices: str | os.PathLike[str] | Mapping[str, Any] | Overrides | None = None) -> PriceBook:
@@ -114,10 +107,10 @@ class PriceBook:
 
     def _resolve_cached(self, key: tuple[str, str, bool, int, str | None]) -> Rates | None:
         rates = self._resolve(*key)
-        with self._lock:
-            if len(self._cache) >= _MAX_CACHE:
-                self._cache.clear()
-            self._cache[key] = rates
+        # no lock: each dict operation is atomic, and racing resolutions store equal rates
+        if len(self._cache) >= _MAX_CACHE:
+            self._cache.clear()
+        self._cache[key] = rates
         return rates
 
     def _resolve(self, provider: str, model: str, batch: bool, day: int, tier: str | None) -> Rates | None:

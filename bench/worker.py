@@ -148,7 +148,7 @@ FLOOR_RESPONSE_ATTRS = {
     "gen_ai.usage.input_tokens": 25,
     "gen_ai.usage.output_tokens": 40,
     "gen_ai.usage.cache_read.input_tokens": 0,
-    "gen_ai.usage.cache_write.input_tokens": 0,
+    "gen_ai.usage.cache_creation.input_tokens": 0,
     "gen_ai.usage.cost": 0.000225,
 }
 FLOOR_NAME = f"chat {payloads.ANTHROPIC_MODEL}"

@@ -29,10 +29,19 @@ USD = "llm_cost_usd_total"
 TOKENS = "llm_cost_tokens_total"
 SAVINGS = "llm_cost_cache_savings_usd_total"
 UNPRICED = "llm_cost_unpriced_total"
-CALLS = "gen_ai_client_operation_duration_seconds_count"
-DURATION = "gen_ai_client_operation_duration_seconds_bucket"
-TTFC = "gen_ai_client_operation_time_to_first_chunk_seconds_bucket"
+# The conventions' metrics under both their released names and their newest ones
+# (OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental): a name matcher takes either, so
+# one dashboard serves apps on either side of the migration. Inference calls move to
+# gen_ai.client.inference.duration; other operations keep gen_ai.client.operation.duration.
+CALLS = '__name__=~"gen_ai_client_(operation|inference)_duration_seconds_count"'
+DURATION = '__name__=~"gen_ai_client_(operation|inference)_duration_seconds_bucket"'
+TTFC = '__name__=~"gen_ai_client_(operation|inference)_time_to_first_chunk_seconds_bucket"'
+# released: one histogram told apart by gen_ai.token.type; newest: one histogram per type
 TOKEN_USAGE = "gen_ai_client_token_usage_bucket"
+TOKEN_HISTOGRAMS = {
+    "input": "gen_ai_client_inference_operation_input_tokens_bucket",
+    "output": "gen_ai_client_inference_operation_output_tokens_bucket",
+}
 
 NO_ERROR = 'error_type=""'
 CACHE_READ = 'llm_cost_token_type="cache_read"'
@@ -42,8 +51,20 @@ ATTRIBUTION = BASE + ', app_feature=~"$feature", tenant_id=~"$tenant", user_id=~
 
 
 def sel(metric: str, matchers: str, extra: str = "") -> str:
+    """``metric{matchers, extra}``; ``metric`` may be a ``__name__`` matcher instead of a name."""
+    if metric.startswith("__name__"):
+        return "{" + ", ".join(x for x in (metric, matchers, extra) if x) + "}"
     inner = ", ".join(x for x in (matchers, extra) if x)
-    return f"{metric}{{{inner}}}"
+    return f"{metric}{{{inner}}}" if inner else metric
+
+
+def token_rates(matchers: str) -> str:
+    """Per-call token histogram rates by gen_ai.token.type, from either naming."""
+    newest = " or ".join(
+        f'label_replace(rate({sel(name, matchers)}[$__rate_interval]), "gen_ai_token_type", "{kind}", "", "")'
+        for kind, name in TOKEN_HISTOGRAMS.items()
+    )
+    return f"rate({sel(TOKEN_USAGE, matchers)}[$__rate_interval]) or {newest}"
 
 
 # --- queries --------------------------------------------------------------------------------
@@ -298,13 +319,18 @@ def query_var(name: str, label: str, metric_query: str, description: str) -> dic
     }
 
 
+PROVIDER_CHOSEN = 'gen_ai_provider_name=~"$provider"'
+
+
 def provider_model_vars(metric: str) -> list[dict[str, Any]]:
     return [
-        query_var("provider", "Provider", f"label_values({metric}, gen_ai_provider_name)", "gen_ai.provider.name"),
+        query_var(
+            "provider", "Provider", f"label_values({sel(metric, '')}, gen_ai_provider_name)", "gen_ai.provider.name"
+        ),
         query_var(
             "model",
             "Model",
-            f'label_values({metric}{{gen_ai_provider_name=~"$provider"}}, gen_ai_request_model)',
+            f"label_values({sel(metric, PROVIDER_CHOSEN)}, gen_ai_request_model)",
             "gen_ai.request.model",
         ),
     ]
@@ -934,10 +960,11 @@ def performance() -> Any:
             8,
             timeseries(
                 "Tokens per call p50 / p95",
-                "gen_ai.client.token.usage: input (cache included) and output tokens per call.",
+                "gen_ai.client.token.usage (newest conventions: gen_ai.client.inference.operation.input_tokens / "
+                "output_tokens): input (cache included) and output tokens per call.",
                 [
                     prom(
-                        f"histogram_quantile({q}, sum by (le, gen_ai_token_type) (rate({sel(TOKEN_USAGE, BASE)}[$__rate_interval])))",
+                        f"histogram_quantile({q}, sum by (le, gen_ai_token_type) ({token_rates(BASE)}))",
                         f"p{round(q * 100)} {{{{gen_ai_token_type}}}}",
                         ref=ref,
                     )

@@ -67,6 +67,8 @@ def otel(monkeypatch: pytest.MonkeyPatch) -> Iterator[Telemetry]:
     monkeypatch.delenv("LLM_COST_OTEL_PRICES", raising=False)
     monkeypatch.delenv("LLM_COST_OTEL_METRIC_ATTRIBUTES", raising=False)
     monkeypatch.delenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", raising=False)
+    monkeypatch.delenv("OTEL_SEMCONV_STABILITY_OPT_IN", raising=False)
+    monkeypatch.delenv("LLM_COST_OTEL_GENAI_METRICS", raising=False)
     t = Telemetry()
 
     class Recorder(SpanProcessor):

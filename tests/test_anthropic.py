@@ -71,7 +71,7 @@ def test_create_records_one_span_with_exact_cost(otel: Any) -> None:
     assert a["gen_ai.usage.input_tokens"] == 1200 + 5000 + 3000
     assert a["gen_ai.usage.output_tokens"] == 340
     assert a["gen_ai.usage.cache_read.input_tokens"] == 5000
-    assert a["gen_ai.usage.cache_write.input_tokens"] == 3000
+    assert a["gen_ai.usage.cache_creation.input_tokens"] == 3000
     assert a["gen_ai.usage.cost"] == pytest.approx(expected, rel=1e-12)
     assert a["llm_cost.usd.input"] == pytest.approx(per_million(1200, 1.0))
     assert a["llm_cost.usd.cache_read"] == pytest.approx(per_million(5000, 0.10))
@@ -734,5 +734,5 @@ def test_uncached_input_is_left_to_the_partition_on_the_span(otel: Any) -> None:
     a = span.attributes
     assert "llm_cost.tokens.input" not in a
     uncached = a["gen_ai.usage.input_tokens"] - a["gen_ai.usage.cache_read.input_tokens"]
-    assert uncached - a["gen_ai.usage.cache_write.input_tokens"] == 40
+    assert uncached - a["gen_ai.usage.cache_creation.input_tokens"] == 40
     assert a["llm_cost.tokens.cache_write_5m"] == 60

@@ -150,21 +150,3 @@ def test_opentelemetry_instrument_loads_entry_point(tmp_path: Path) -> None:
     cost_line = next(line for line in result.stdout.splitlines() if line.startswith("COST"))
     assert float(cost_line.split()[1]) == pytest.approx(1000 * 1.0 / 1e6 + 100 * 5.0 / 1e6)
     assert '"gen_ai.usage.cost"' in result.stdout  # the console exporter printed our span
-
-
-def test_inference_metric_names_behind_one_switch(otel: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-
-    monkeypatch.setenv("LLM_COST_OTEL_GENAI_METRICS", "inference")
-    reader = InMemoryMetricReader()
-    llm_cost_otel.uninstrument()
-    llm_cost_otel.instrument(
-        tracer_provider=otel.tracer_provider, meter_provider=MeterProvider(metric_readers=[reader])
-    )
-    client = anthropic_client(lambda r: json_response(message_json()))
-    client.messages.create(model="claude-haiku-4-5", max_tokens=10, messages=MSGS)
-    names = {m.name for rm in reader.get_metrics_data().resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
-    assert {"gen_ai.client.inference.operation.duration", "gen_ai.client.inference.token.usage"} <= names
-    assert "gen_ai.client.operation.duration" not in names
-    assert "llm_cost.usd" in names  # the cost metrics do not change

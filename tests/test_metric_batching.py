@@ -185,7 +185,7 @@ def test_concurrent_calls_and_collections_lose_and_repeat_nothing(otel: Any) -> 
 def test_drain_pending_records_now(otel: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     active = telemetry.active()
     assert active is not None
-    ours = (active.duration, active.token_usage)
+    ours = (active.duration, active.input_tokens)
     recorded: list[str] = []
     original = Histogram.record
 

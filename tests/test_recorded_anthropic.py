@@ -220,7 +220,7 @@ def assert_billed(
         assert attrs["gen_ai.usage.input_tokens"] == recorded.input_tokens + recorded.cache_read + recorded.cache_write
         assert attrs["gen_ai.usage.output_tokens"] == recorded.output_tokens
         assert attrs["gen_ai.usage.cache_read.input_tokens"] == recorded.cache_read
-        assert attrs["gen_ai.usage.cache_write.input_tokens"] == recorded.cache_write
+        assert attrs["gen_ai.usage.cache_creation.input_tokens"] == recorded.cache_write
         components = expected_cost(prices, recorded)
         cost = sum(components.values())
         assert cost > 0

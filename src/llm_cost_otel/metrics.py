@@ -9,19 +9,29 @@ from opentelemetry.context import Context
 
 from ._safety import log_once
 from .records import Outcome, Request
-from .semconv import ERROR_TYPE, OPERATION, PROVIDER, REQUEST_MODEL, RESPONSE_MODEL
-from .totals import NO_DOLLARS, ONE_UNPRICED, Series, Totals, dollars, token_counts
+from .semconv import ERROR_TYPE, INFERENCE_OPERATIONS, OPERATION, PROVIDER, REQUEST_MODEL, RESPONSE_MODEL
+from .series import NO_DOLLARS, ONE_UNPRICED, Series, dollars, token_counts
+from .totals import Totals
 from .usage import Cost
 
 
 class MetricRecorder:
-    """The metrics half of ``Telemetry``: needs ``totals``, ``series`` and the histograms."""
+    """The metrics half of ``Telemetry``: needs ``totals``, ``series`` and the histograms.
+
+    ``inference_duration`` and ``duration`` are one histogram under the released conventions
+    and two under the latest (inference operations vs the rest); ``token_histograms`` is
+    None when the conventions in use record token histograms for inference operations only."""
 
     totals: Totals
     series: dict[tuple[Any, ...], Series]
     duration: Any
-    token_usage: Any
+    inference_duration: Any
+    input_tokens: Any
+    output_tokens: Any
     time_to_first_chunk: Any
+    # the token histograms' attribute sets on a Series (released: with gen_ai.token.type)
+    token_attributes: Any
+    tokens_for_inference_only: bool
     _attr_cache: dict[tuple[Any, ...], dict[str, Any]]
 
     def metric_attributes(
@@ -69,7 +79,13 @@ class MetricRecorder:
             if outcome.error is not None or outcome.error_type:
                 error_type = outcome.error_type or type(outcome.error).__qualname__
                 attrs = self.metric_attributes(request, outcome.response_model, attribution, error_type)
-            totals.defer(self._record_points, (series, attrs, duration_s, input_tokens, output_tokens, context))
+            inference = request.operation in INFERENCE_OPERATIONS
+            if not inference and self.tokens_for_inference_only:
+                input_tokens = output_tokens = 0
+            histogram = self.inference_duration if inference else self.duration
+            totals.defer(
+                self._record_points, (series, attrs, histogram, duration_s, input_tokens, output_tokens, context)
+            )
         if usage is None:
             if outcome.usage_unknown:
                 totals.add(series.sums, ONE_UNPRICED)
@@ -85,6 +101,7 @@ class MetricRecorder:
         self,
         series: Series,
         attrs: dict[str, Any],
+        duration: Any,
         duration_s: float | None,
         input_tokens: int,
         output_tokens: int,
@@ -93,14 +110,16 @@ class MetricRecorder:
         """A call's histogram points, run by ``Totals.drain``; one failing point keeps the rest."""
         if duration_s is not None:
             try:
-                self.duration.record(duration_s, attrs, context)
+                duration.record(duration_s, attrs, context)
             except Exception:
                 log_once("histogram.record")
         try:
-            if input_tokens:
-                self.token_usage.record(input_tokens, series.token_input)
-            if output_tokens:
-                self.token_usage.record(output_tokens, series.token_output)
+            if input_tokens or output_tokens:
+                input_attrs, output_attrs = self.token_attributes(series)
+                if input_tokens:
+                    self.input_tokens.record(input_tokens, input_attrs)
+                if output_tokens:
+                    self.output_tokens.record(output_tokens, output_attrs)
         except Exception:
             log_once("histogram.record")
 

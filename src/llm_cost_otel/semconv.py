@@ -7,7 +7,10 @@ conventions package where it has them; the few it lacks are spelled here with th
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as _gen_ai
+from opentelemetry.semconv._incubating.metrics import gen_ai_metrics as _gen_ai_metrics
 from opentelemetry.semconv.attributes import error_attributes as _error
 from opentelemetry.semconv.attributes import server_attributes as _server
 
@@ -26,7 +29,7 @@ ERROR_TYPE = _error.ERROR_TYPE
 INPUT_TOKENS = _gen_ai.GEN_AI_USAGE_INPUT_TOKENS
 OUTPUT_TOKENS = _gen_ai.GEN_AI_USAGE_OUTPUT_TOKENS
 CACHE_READ_TOKENS = _gen_ai.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS
-CACHE_WRITE_TOKENS = "gen_ai.usage.cache_write.input_tokens"
+CACHE_WRITE_TOKENS = _gen_ai.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS
 REASONING_TOKENS = _gen_ai.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS
 INPUT_MESSAGES = _gen_ai.GEN_AI_INPUT_MESSAGES
 OUTPUT_MESSAGES = _gen_ai.GEN_AI_OUTPUT_MESSAGES
@@ -90,20 +93,59 @@ OVERFLOW = "otel.metric.overflow"
 LLM_TOKEN_TYPE = "llm_cost.token.type"
 DURATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
 TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864)
-# `classic` = the names released instrumentations and GenAI dashboards use today;
-# `inference` = the gen_ai.client.inference.* set on the conventions' main branch.
-SEMCONV_METRIC_SETS = {
-    "classic": (
-        "gen_ai.client.operation.duration",
-        "gen_ai.client.token.usage",
-        "gen_ai.client.operation.time_to_first_chunk",
-    ),
-    "inference": (
-        "gen_ai.client.inference.operation.duration",
-        "gen_ai.client.inference.token.usage",
-        "gen_ai.client.inference.time_to_first_chunk",
-    ),
-}
+# The conventions' metrics, by role, as released (the default) and as on the conventions'
+# main branch, which OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental selects
+# (OpenTelemetry's migration mechanism; docs/gen-ai/non-normative/migration.md lists the renames).
+LATEST_OPT_IN = "gen_ai_latest_experimental"
+# Operations the latest conventions call inference: their duration and token metrics are
+# gen_ai.client.inference.*; other operations (embeddings, ...) keep gen_ai.client.operation.duration.
+INFERENCE_OPERATIONS = frozenset({"chat", "generate_content", "text_completion"})
+TOKEN_MODALITY = "gen_ai.token.modality"
+
+
+@dataclass(frozen=True)
+class GenAiNames:
+    """The conventions' names that differ between the released package and the latest."""
+
+    cache_write_tokens: str
+    inference_duration: str
+    operation_duration: str
+    time_to_first_chunk: str
+    input_tokens_histogram: str
+    output_tokens_histogram: str
+    # counter name -> the llm_cost.tokens sums it adds (latest only: the released set has none)
+    usage_counters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def latest(self) -> bool:
+        return bool(self.usage_counters)
+
+
+RELEASED = GenAiNames(
+    cache_write_tokens=CACHE_WRITE_TOKENS,
+    inference_duration=_gen_ai_metrics.GEN_AI_CLIENT_OPERATION_DURATION,
+    operation_duration=_gen_ai_metrics.GEN_AI_CLIENT_OPERATION_DURATION,
+    time_to_first_chunk=_gen_ai_metrics.GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK,
+    input_tokens_histogram=_gen_ai_metrics.GEN_AI_CLIENT_TOKEN_USAGE,
+    output_tokens_histogram=_gen_ai_metrics.GEN_AI_CLIENT_TOKEN_USAGE,
+)
+LATEST = GenAiNames(
+    cache_write_tokens="gen_ai.usage.cache_write.input_tokens",
+    inference_duration="gen_ai.client.inference.duration",
+    operation_duration=_gen_ai_metrics.GEN_AI_CLIENT_OPERATION_DURATION,
+    time_to_first_chunk="gen_ai.client.inference.time_to_first_chunk",
+    input_tokens_histogram="gen_ai.client.inference.operation.input_tokens",
+    output_tokens_histogram="gen_ai.client.inference.operation.output_tokens",
+    usage_counters={
+        "gen_ai.client.inference.usage.input_tokens": ("input", "cache_read", "cache_write"),
+        "gen_ai.client.inference.usage.output_tokens": ("output",),
+        "gen_ai.client.inference.usage.cache_read.input_tokens": ("cache_read",),
+        "gen_ai.client.inference.usage.cache_write.input_tokens": ("cache_write",),
+        "gen_ai.client.inference.usage.reasoning.output_tokens": ("reasoning",),
+    },
+)
+
+
 COST_METRIC = "llm_cost.usd"
 TOKENS_METRIC = "llm_cost.tokens"
 SAVINGS_METRIC = "llm_cost.cache_savings.usd"
@@ -112,11 +154,19 @@ UNPRICED_METRIC = "llm_cost.unpriced"
 MAX_CONTENT_CHARS = 16_384
 
 # gen_ai.* names we write that the pinned conventions package does not define, and why.
+_LATEST_SOURCE = "conventions main (docs/gen-ai/non-normative/migration.md), under " + LATEST_OPT_IN
 EXTRA_GEN_AI_NAMES = {
-    CACHE_WRITE_TOKENS: "conventions main (docs/gen-ai/non-normative/migration.md): the released package "
-    "still calls it gen_ai.usage.cache_creation.input_tokens",
     COST_TOTAL: "no cost convention yet (an open proposal); what Langfuse and OpenLIT read, in USD",
-    "gen_ai.client.inference.operation.duration": "the `inference` metric set (LLM_COST_OTEL_GENAI_METRICS)",
-    "gen_ai.client.inference.token.usage": "the `inference` metric set (LLM_COST_OTEL_GENAI_METRICS)",
-    "gen_ai.client.inference.time_to_first_chunk": "the `inference` metric set (LLM_COST_OTEL_GENAI_METRICS)",
+    **{name: _LATEST_SOURCE for name in LATEST.usage_counters},
+    **{
+        name: _LATEST_SOURCE
+        for name in (
+            LATEST.cache_write_tokens,
+            LATEST.inference_duration,
+            LATEST.time_to_first_chunk,
+            LATEST.input_tokens_histogram,
+            LATEST.output_tokens_histogram,
+            TOKEN_MODALITY,
+        )
+    },
 }

@@ -18,7 +18,6 @@ from .semconv import (
     BATCH_RESULTS,
     BATCH_UNPRICED,
     CACHE_READ_TOKENS,
-    CACHE_WRITE_TOKENS,
     COST_CACHE_SAVINGS,
     COST_COMPONENT_ATTRS,
     COST_TOTAL,
@@ -66,11 +65,13 @@ _second = itemgetter(1)
 
 
 class SpanWriter:
-    """The span half of ``Telemetry``: needs ``tracer``, ``capture_content`` and ``prices``."""
+    """The span half of ``Telemetry``: needs ``tracer``, ``capture_content``, ``prices`` and
+    ``cache_write_attribute`` (its name differs between the conventions' releases)."""
 
     tracer: trace.Tracer
     capture_content: bool
     prices: PriceBook
+    cache_write_attribute: str
 
     def start_span(self, request: Request, scope: Scope, start_ns: int | None = None) -> trace.Span:
         attrs: dict[str, Any] = {
@@ -121,7 +122,7 @@ class SpanWriter:
             attrs[INPUT_TOKENS] = usage.total_input_tokens
             attrs[OUTPUT_TOKENS] = usage.output_tokens
             attrs[CACHE_READ_TOKENS] = usage.cache_read_tokens
-            attrs[CACHE_WRITE_TOKENS] = usage.cache_write_tokens
+            attrs[self.cache_write_attribute] = usage.cache_write_tokens
             if usage.reasoning_tokens:
                 attrs[REASONING_TOKENS] = usage.reasoning_tokens
             # only the non-zero ones, filtered in C (most calls have none)
@@ -164,7 +165,7 @@ class SpanWriter:
                 INPUT_TOKENS: usage.total_input_tokens,
                 OUTPUT_TOKENS: usage.output_tokens,
                 CACHE_READ_TOKENS: usage.cache_read_tokens,
-                CACHE_WRITE_TOKENS: usage.cache_write_tokens,
+                self.cache_write_attribute: usage.cache_write_tokens,
             }
         )
         if results:  # a download of results all counted before prices nothing

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
@@ -21,7 +22,7 @@ from .active import active, active_tracer, set_active
 from .attribution import Scope
 from .metrics import MetricRecorder
 from .records import Outcome, Request
-from .semconv import DURATION_BUCKETS, SCOPE_NAME, SEMCONV_METRIC_SETS, TOKEN_BUCKETS
+from .semconv import DURATION_BUCKETS, LATEST, LATEST_OPT_IN, RELEASED, SCOPE_NAME, TOKEN_BUCKETS, GenAiNames
 from .spans import SpanWriter, error_summary, write_rollup
 from .totals import Totals, drain_pending, totals_for
 from .version import __version__
@@ -42,6 +43,35 @@ __all__ = [
     "set_active",
     "write_rollup",
 ]
+
+
+_TOKEN_TYPE_SETS = attrgetter("token_input", "token_output")
+_BASE_TWICE = attrgetter("base", "base")
+
+
+def genai_names() -> GenAiNames:
+    """The conventions' names to write: the released ones, or the latest when
+    ``OTEL_SEMCONV_STABILITY_OPT_IN`` (a comma-separated list shared with other
+    instrumentations) holds ``gen_ai_latest_experimental``. Read here rather than through
+    opentelemetry-instrumentation's private ``_semconv`` module, which reads it once per
+    process. A ``gen_ai`` entry we do not know warns instead of silently falling back."""
+    if os.environ.get("LLM_COST_OTEL_GENAI_METRICS"):
+        warn_once(
+            "genai-metrics-env",
+            "llm-cost-otel: LLM_COST_OTEL_GENAI_METRICS is no longer read; set "
+            "OTEL_SEMCONV_STABILITY_OPT_IN=%s for the conventions' newest names",
+            LATEST_OPT_IN,
+        )
+    entries = {e.strip() for e in os.environ.get("OTEL_SEMCONV_STABILITY_OPT_IN", "").split(",")}
+    for entry in sorted(entries):
+        if entry.startswith("gen_ai") and entry != LATEST_OPT_IN:
+            warn_once(
+                f"semconv-opt-in:{entry}"[:200],
+                "llm-cost-otel: OTEL_SEMCONV_STABILITY_OPT_IN entry %r is not %r; using the released GenAI names",
+                entry,
+                LATEST_OPT_IN,
+            )
+    return LATEST if LATEST_OPT_IN in entries else RELEASED
 
 
 def capture_content_enabled() -> bool:
@@ -71,30 +101,41 @@ class Telemetry(SpanWriter, MetricRecorder):
         self.metric_keys = attribution.allowlist(metric_attributes, "LLM_COST_OTEL_METRIC_ATTRIBUTES")
         self.baggage_keys = attribution.allowlist(baggage_attributes, "LLM_COST_OTEL_BAGGAGE_ATTRIBUTES")
         self.capture_content = capture_content_enabled()
-        metric_set = os.environ.get("LLM_COST_OTEL_GENAI_METRICS", "classic").strip().lower() or "classic"
-        if metric_set not in SEMCONV_METRIC_SETS:
-            warn_once(
-                f"genai-metrics:{metric_set}"[:200],
-                "llm-cost-otel: LLM_COST_OTEL_GENAI_METRICS=%r is not one of %s; using 'classic'",
-                metric_set,
-                ", ".join(SEMCONV_METRIC_SETS),
-            )
-            metric_set = "classic"
-        names = SEMCONV_METRIC_SETS[metric_set]
+        names = self.genai_names = genai_names()
+        self.cache_write_attribute = names.cache_write_tokens
         self.duration = meter.create_histogram(
-            names[0],
+            names.operation_duration,
             unit="s",
             description="GenAI operation duration",
             explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
         )
-        self.token_usage = meter.create_histogram(
-            names[1],
+        self.inference_duration = self.duration
+        if names.inference_duration != names.operation_duration:
+            self.inference_duration = meter.create_histogram(
+                names.inference_duration,
+                unit="s",
+                description="GenAI inference operation duration",
+                explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
+            )
+        self.input_tokens = meter.create_histogram(
+            names.input_tokens_histogram,
             unit="{token}",
-            description="Number of input and output tokens used",
+            description="Input tokens per operation" if names.latest else "Number of input and output tokens used",
             explicit_bucket_boundaries_advisory=list(TOKEN_BUCKETS),
         )
+        self.output_tokens = self.input_tokens
+        if names.output_tokens_histogram != names.input_tokens_histogram:
+            self.output_tokens = meter.create_histogram(
+                names.output_tokens_histogram,
+                unit="{token}",
+                description="Output tokens per operation",
+                explicit_bucket_boundaries_advisory=list(TOKEN_BUCKETS),
+            )
+        # released: one histogram told apart by gen_ai.token.type; latest: one histogram each
+        self.token_attributes = _BASE_TWICE if names.latest else _TOKEN_TYPE_SETS
+        self.tokens_for_inference_only = names.latest
         self.time_to_first_chunk = meter.create_histogram(
-            names[2],
+            names.time_to_first_chunk,
             unit="s",
             description="Time to receive the first chunk of a streamed response",
             explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
@@ -105,6 +146,7 @@ class Telemetry(SpanWriter, MetricRecorder):
         self.totals = totals_for(meter_provider, meter)
         self._attr_cache: dict[tuple[Any, ...], dict[str, Any]] = {}
         self.series = self.totals.series  # the provider's one registry, read directly on the hot path
+        self.totals.observe_usage_counters(meter, names)
 
     # --- attributes ---
 

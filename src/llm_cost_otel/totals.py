@@ -8,7 +8,7 @@ import threading
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
-from operator import add, attrgetter
+from operator import add
 from typing import Any
 
 from opentelemetry.context import Context
@@ -17,16 +17,17 @@ from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation, g
 from . import deferred
 from ._safety import log_once, reset_after_fork, warn_once
 from .semconv import (
-    COMPONENT,
-    COST_COMPONENT_ATTRS,
     COST_METRIC,
-    LLM_TOKEN_TYPE,
+    INFERENCE_OPERATIONS,
+    OPERATION,
     OVERFLOW,
     SAVINGS_METRIC,
-    TOKEN_TYPE,
+    TOKEN_MODALITY,
     TOKENS_METRIC,
     UNPRICED_METRIC,
+    GenAiNames,
 )
+from .series import COUNTER_SLOTS, Series
 
 
 class Totals:
@@ -69,6 +70,7 @@ class Totals:
         self._spill: deque[tuple[list[float], tuple[float, ...]]] = deque()
         self._pending: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
         self.dropped_points = 0
+        self._usage_counters: set[str] = set()
         reset_after_fork(self)
         deferred.add_housekeeper(self)
 
@@ -176,22 +178,67 @@ class Totals:
         slots = tuple(i for i, (name, _, _) in enumerate(COUNTER_SLOTS) if name == metric)
 
         def observe(options: CallbackOptions) -> Iterable[Observation]:
-            # calls the GC finalised since the last safe point end now, so they are in this collection
-            deferred.settle()
-            self.drain()
-            self.fold()
+            self._catch_up()
             # reading a list item is atomic: no lock needed to read the sums
             items = [(s.attributes[i], s.sums[i]) for s in self.all_series() for i in slots if s.sums[i]]
-            merged: dict[tuple[tuple[str, Any], ...], list[Any]] = {}
-            for attrs, value in items:
-                k = tuple(sorted(attrs.items()))
-                if k in merged:
-                    merged[k][1] += value
-                else:
-                    merged[k] = [attrs, value]
-            return [Observation(value, attrs) for attrs, value in merged.values()]
+            return _merged(items)
 
         return observe
+
+    def usage_callback(self, token_types: tuple[str, ...]) -> Callable[[CallbackOptions], Iterable[Observation]]:
+        """A conventions usage counter (``gen_ai.client.inference.usage.*``): the sum of the
+        given token sums over the series of inference operations, modality ``unknown`` (the
+        providers' usage reports do not split every count by modality)."""
+        slots = tuple(
+            i
+            for i, (metric, _, kind) in enumerate(COUNTER_SLOTS)
+            if metric in (TOKENS_METRIC, None) and kind in token_types
+        )
+
+        def observe(options: CallbackOptions) -> Iterable[Observation]:
+            self._catch_up()
+            items = []
+            for s in self.all_series():
+                operation = s.base.get(OPERATION)
+                if operation is not None and operation not in INFERENCE_OPERATIONS:
+                    continue
+                value = sum(s.sums[i] for i in slots)
+                if value:
+                    items.append(({**s.base, TOKEN_MODALITY: "unknown"}, value))
+            return _merged(items)
+
+        return observe
+
+    def observe_usage_counters(self, meter: Any, names: GenAiNames) -> None:
+        """Register the conventions' usage counters ``names`` defines, once per provider."""
+        with self.lock:
+            wanted = [name for name in names.usage_counters if name not in self._usage_counters]
+            self._usage_counters.update(wanted)
+        for name in wanted:
+            meter.create_observable_counter(
+                name,
+                callbacks=[self.usage_callback(names.usage_counters[name])],
+                unit="{token}",
+                description="Tokens used by inference operations (gen_ai.client.inference.usage)",
+            )
+
+    def _catch_up(self) -> None:
+        # calls the GC finalised since the last safe point end now, so they are in this collection
+        deferred.settle()
+        self.drain()
+        self.fold()
+
+
+def _merged(items: list[tuple[dict[str, Any], float]]) -> list[Observation]:
+    """One observation per attribute set (several series can share one: the overflow series)."""
+    merged: dict[tuple[tuple[str, Any], ...], list[Any]] = {}
+    for attrs, value in items:
+        k = tuple(sorted(attrs.items()))
+        if k in merged:
+            merged[k][1] += value
+        else:
+            merged[k] = [attrs, value]
+    return [Observation(value, attrs) for attrs, value in merged.values()]
 
 
 def _cardinality_limit() -> int:
@@ -210,44 +257,6 @@ def _cardinality_limit() -> int:
             Totals.DEFAULT_CARDINALITY_LIMIT,
         )
     return Totals.DEFAULT_CARDINALITY_LIMIT
-
-
-# llm_cost.tokens by token type: the Usage field each type counts (cache writes: 5m + 1h)
-TOKEN_TYPE_FIELDS = {
-    "input": "input_tokens",
-    "cache_read": "cache_read_tokens",
-    "cache_write": "cache_write_tokens",
-    "output": "output_tokens",
-}
-# The counters every series keeps, as (metric, distinguishing attribute, its value). A call's
-# amounts come in the same order: its token counts, its dollars, then 1 if it went unpriced.
-COUNTER_SLOTS = (
-    *((TOKENS_METRIC, LLM_TOKEN_TYPE, t) for t in TOKEN_TYPE_FIELDS),
-    *((COST_METRIC, COMPONENT, c) for c in COST_COMPONENT_ATTRS),
-    (SAVINGS_METRIC, None, None),
-    (UNPRICED_METRIC, None, None),
-)
-_UNPRICED_SLOT = len(COUNTER_SLOTS) - 1
-# attrgetter reads several fields in one C call, in the order given
-token_counts = attrgetter(*TOKEN_TYPE_FIELDS.values())
-dollars = attrgetter(*COST_COMPONENT_ATTRS, "cache_savings")  # the cost slots, in COUNTER_SLOTS order
-NO_DOLLARS = (0,) * (len(COST_COMPONENT_ATTRS) + 1)
-ONE_UNPRICED = tuple(1 if i == _UNPRICED_SLOT else 0 for i in range(len(COUNTER_SLOTS)))
-
-
-class Series:
-    """The metrics of one (provider, operation, model, response model, attribution), built
-    once: the base attribute set, the token-type sets of the token histogram, and one
-    attribute set and running sum per counter slot."""
-
-    __slots__ = ("attributes", "base", "sums", "token_input", "token_output")
-
-    def __init__(self, base: dict[str, Any]) -> None:
-        self.base = base
-        self.token_input = {**base, TOKEN_TYPE: "input"}
-        self.token_output = {**base, TOKEN_TYPE: "output"}
-        self.attributes = tuple({**base, key: value} if key else base for _, key, value in COUNTER_SLOTS)
-        self.sums: list[float] = [0] * len(COUNTER_SLOTS)
 
 
 def drain_pending() -> None:

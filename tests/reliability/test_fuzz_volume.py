@@ -860,7 +860,8 @@ COUNT_ATTRIBUTES = frozenset(
         names.INPUT_TOKENS,
         names.OUTPUT_TOKENS,
         names.CACHE_READ_TOKENS,
-        names.CACHE_WRITE_TOKENS,
+        names.RELEASED.cache_write_tokens,
+        names.LATEST.cache_write_tokens,
         names.REASONING_TOKENS,
         names.BATCH_RESULTS,
         names.BATCH_UNPRICED,
@@ -870,7 +871,17 @@ COUNT_ATTRIBUTES = frozenset(
     }
 )
 COUNTER_METRICS = frozenset({names.COST_METRIC, names.TOKENS_METRIC, names.SAVINGS_METRIC, names.UNPRICED_METRIC})
-HISTOGRAM_METRICS = frozenset(name for metric_set in names.SEMCONV_METRIC_SETS.values() for name in metric_set)
+HISTOGRAM_METRICS = frozenset(
+    name
+    for n in (names.RELEASED, names.LATEST)
+    for name in (
+        n.inference_duration,
+        n.operation_duration,
+        n.time_to_first_chunk,
+        n.input_tokens_histogram,
+        n.output_tokens_histogram,
+    )
+)
 INT64 = 2**63
 
 

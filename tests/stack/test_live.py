@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 import threading
@@ -138,7 +139,11 @@ class Prom:
         return float(result[0]["value"][1])
 
 
-def start_workload(processes: list[Process], workdir: Path, profile: str) -> Process:
+def start_workload(processes: list[Process], workdir: Path, profile: str, naming: str = "released") -> Process:
+    env = dict(os.environ)
+    env.pop("OTEL_SEMCONV_STABILITY_OPT_IN", None)
+    if naming == "latest":
+        env["OTEL_SEMCONV_STABILITY_OPT_IN"] = "gen_ai_latest_experimental"
     process = Process(
         f"workload-{profile}",
         [sys.executable, str(STACK_TESTS / "workload.py"), profile],
@@ -147,6 +152,7 @@ def start_workload(processes: list[Process], workdir: Path, profile: str) -> Pro
         stdout=subprocess.PIPE,
         text=True,
         cwd=ROOT,
+        env=env,
     )
     processes.append(process)
     return process
@@ -177,10 +183,31 @@ def all_rules(paths: list[Path]) -> list[dict[str, Any]]:
     return rules
 
 
-def test_live_stack(binaries: Binaries, processes: list[Process], webhook: Webhook, tmp_path: Path) -> None:
+# The conventions' metric names each naming produces (OTEL_SEMCONV_STABILITY_OPT_IN), and
+# those it must not: the dashboards and rules must work from either set alone.
+CONVENTION_METRICS = {
+    "released": [
+        "gen_ai_client_operation_duration_seconds_bucket",
+        "gen_ai_client_operation_time_to_first_chunk_seconds_bucket",
+        "gen_ai_client_token_usage_bucket",
+    ],
+    "latest": [
+        "gen_ai_client_inference_duration_seconds_bucket",
+        "gen_ai_client_inference_time_to_first_chunk_seconds_bucket",
+        "gen_ai_client_inference_operation_input_tokens_bucket",
+        "gen_ai_client_inference_operation_output_tokens_bucket",
+        "gen_ai_client_inference_usage_input_tokens_total",
+    ],
+}
+
+
+@pytest.mark.parametrize("naming", ["released", "latest"])
+def test_live_stack(
+    binaries: Binaries, processes: list[Process], webhook: Webhook, tmp_path: Path, naming: str
+) -> None:
     started = time.monotonic()
     # --- the apps -----------------------------------------------------------------------------
-    apps = [start_workload(processes, tmp_path, profile) for profile in ("anthropic", "gemini")]
+    apps = [start_workload(processes, tmp_path, profile, naming) for profile in ("anthropic", "gemini")]
     ports = [int(read_json_line(app, timeout=60)["port"]) for app in apps]
 
     # --- Alertmanager -> webhook --------------------------------------------------------------
@@ -265,9 +292,7 @@ def test_live_stack(binaries: Binaries, processes: list[Process], webhook: Webho
         "llm_cost_tokens_total",
         "llm_cost_cache_savings_usd_total",
         "llm_cost_unpriced_total",
-        "gen_ai_client_operation_duration_seconds_bucket",
-        "gen_ai_client_operation_time_to_first_chunk_seconds_bucket",
-        "gen_ai_client_token_usage_bucket",
+        *CONVENTION_METRICS[naming],
     ]
     for metric in needed:
         wait_for(
@@ -277,6 +302,9 @@ def test_live_stack(binaries: Binaries, processes: list[Process], webhook: Webho
             30,
             f"{metric} from both providers",
         )
+    other = "latest" if naming == "released" else "released"
+    for metric in CONVENTION_METRICS[other]:
+        assert not prom.query(f"count({metric})"), f"{metric} under the {naming} names"
     assert {
         r["metric"]["gen_ai_provider_name"] for r in prom.query("count by (gen_ai_provider_name) (llm_cost_usd_total)")
     } == {

@@ -29,6 +29,8 @@ from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricR
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import SpanKind, StatusCode
 
+from ..semconv import LATEST, RELEASED
+
 __all__ = ["SpanTally", "Report", "build_report", "render"]
 
 SCOPE = "llm_cost_otel"
@@ -43,8 +45,10 @@ FEATURE = "app.feature"
 TENANT = "tenant.id"
 USER = "user.id"
 COMPONENTS = ("input", "output", "cache_read", "cache_write", "request_fees")
-DURATION_METRICS = ("gen_ai.client.operation.duration", "gen_ai.client.inference.operation.duration")
-TOKEN_USAGE_METRICS = ("gen_ai.client.token.usage", "gen_ai.client.inference.token.usage")
+# released names, and the newest (OTEL_SEMCONV_STABILITY_OPT_IN), where inference calls have
+# their own duration and input-token histograms
+DURATION_METRICS = (RELEASED.operation_duration, LATEST.inference_duration)
+INPUT_TOKEN_METRICS = (RELEASED.input_tokens_histogram, LATEST.input_tokens_histogram)
 TIME_SLOTS = 3
 CACHING_FEATURES = ("chat", "classify")
 """The features whose prompts repeat (a long system prompt, a growing conversation)."""
@@ -268,12 +272,12 @@ class Report:
 def build_report(reader: InMemoryMetricReader, tally: SpanTally, seconds: float) -> Report:
     points = _points(reader)
     cost = points.get("llm_cost.usd", [])
-    token_usage = next((points[n] for n in TOKEN_USAGE_METRICS if n in points), [])
-    durations = next((points[n] for n in DURATION_METRICS if n in points), [])
+    input_tokens = [p for n in INPUT_TOKEN_METRICS for p in points.get(n, [])]
+    durations = [p for n in DURATION_METRICS for p in points.get(n, [])]
     billed: dict[str, int] = defaultdict(int)
     requests_by_model: dict[str, int] = defaultdict(int)
-    for point in token_usage:
-        if point.attributes.get("gen_ai.token.type") == "input":
+    for point in input_tokens:
+        if point.attributes.get("gen_ai.token.type", "input") == "input":
             billed[str(point.attributes.get(PROVIDER))] += point.count
             requests_by_model[_model(point.attributes)] += point.count
     tokens_by_model: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))

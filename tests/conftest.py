@@ -21,6 +21,15 @@ from llm_cost_otel.deferred import settle
 warnings.filterwarnings("ignore", message="The model .* is deprecated", category=DeprecationWarning)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the stack and benchmark tests by where they live, so each group runs as its own step."""
+    for item in items:
+        if "stack" in item.path.parts:
+            item.add_marker(pytest.mark.stack)
+        elif item.path.name.startswith("test_bench_"):
+            item.add_marker(pytest.mark.bench)
+
+
 class Telemetry:
     """What the plugin exported, read back for assertions."""
 

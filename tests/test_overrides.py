@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ DATA = Path(__file__).parent / "data"
 CUSTOM_TOML = DATA / "prices_custom.toml"
 CUSTOM_JSON = DATA / "prices_custom.json"
 DAY = date(2026, 11, 1)
-TS = datetime(2026, 11, 1, 12, tzinfo=timezone.utc).timestamp()
+TS = datetime(2026, 11, 1, 12, tzinfo=UTC).timestamp()
 
 SONNET_45_ID = "claude-sonnet-4-5-20250929"
 SONNET_4_ID = "claude-sonnet-4-20250514"

@@ -10,7 +10,7 @@ https://ai.google.dev/gemini-api/docs/pricing, https://aws.amazon.com/bedrock/pr
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -58,7 +58,7 @@ def usd(tokens: int, usd_per_million: float) -> float:
 
 
 def noon(day: date) -> float:
-    return datetime(day.year, day.month, day.day, 12, tzinfo=timezone.utc).timestamp()
+    return datetime(day.year, day.month, day.day, 12, tzinfo=UTC).timestamp()
 
 
 def expected_claude(prices: tuple[float, float, float, float, float], u: Usage, search_per_1k: float = 0.0) -> dict:
@@ -618,8 +618,8 @@ def test_cache_per_day(book: PriceBook) -> None:
     assert a is not None and b is not None and c is not None
     assert (a.total, b.total, c.total) == (pytest.approx(0.9), pytest.approx(1.8), pytest.approx(0.9))
     # the day boundary is UTC midnight
-    last_second = datetime(2025, 8, 11, 23, 59, 59, tzinfo=timezone.utc).timestamp()
-    first_second = datetime(2025, 8, 12, 0, 0, 0, tzinfo=timezone.utc).timestamp()
+    last_second = datetime(2025, 8, 11, 23, 59, 59, tzinfo=UTC).timestamp()
+    first_second = datetime(2025, 8, 12, 0, 0, 0, tzinfo=UTC).timestamp()
     assert fresh.cost("anthropic", SONNET_4_ID, u, timestamp=last_second).total == pytest.approx(0.9)  # type: ignore[union-attr]
     assert fresh.cost("anthropic", SONNET_4_ID, u, timestamp=first_second).total == pytest.approx(1.8)  # type: ignore[union-attr]
 

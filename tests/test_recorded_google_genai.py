@@ -19,7 +19,7 @@ import re
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -797,7 +797,7 @@ def _seconds(timestamp: str) -> Decimal:
     """Seconds since the epoch of an RFC 3339 UTC timestamp, nanoseconds kept."""
     match = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?Z", timestamp)
     assert match is not None
-    whole = datetime.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+    whole = datetime.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
     return int(whole.timestamp()) + Decimal(match.group(2) or 0)
 
 

@@ -685,7 +685,7 @@ class Inputs:
         return self.make(g.GenerateImagesResponse, {"generated_images": images})
 
     def g_cache(self) -> Any:
-        created = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(seconds=self.r.randrange(10**8))
+        created = dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=self.r.randrange(10**8))
         # expire_time may come before create_time: no negative storage cost may follow
         expires: Any = created + dt.timedelta(seconds=self.r.randrange(-86_400, 86_400 * 30))
         if not self.clean and self.chance(0.15):
@@ -1494,7 +1494,7 @@ def test_cache_expiring_before_creation_records_no_negative_storage_cost(
     spans: tuple[_Ledger, InMemorySpanExporter],
 ) -> None:
     _, exporter = spans
-    created = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    created = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     cached = g.CachedContent(
         name="cachedContents/xfail",
         model="models/gemini-2.5-flash",
@@ -1510,7 +1510,7 @@ def test_cache_expiring_before_creation_records_no_negative_storage_cost(
 
 def test_cache_with_a_huge_token_count_records_an_int64(spans: tuple[_Ledger, InMemorySpanExporter]) -> None:
     _, exporter = spans
-    created = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    created = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     cached = g.CachedContent(
         name="cachedContents/xfail-huge",
         model="models/gemini-2.5-flash",

@@ -13,7 +13,6 @@ import math
 import os
 import re
 import stat
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -227,10 +226,8 @@ def _read(path: Path) -> Any:
         )
     try:
         if suffix == ".toml":
-            if sys.version_info >= (3, 11):
-                import tomllib
-            else:  # pragma: no cover - exercised on 3.10 only
-                import tomli as tomllib  # type: ignore[import-not-found,no-redef]
+            import tomllib
+
             try:
                 return tomllib.loads(text)
             except tomllib.TOMLDecodeError as exc:

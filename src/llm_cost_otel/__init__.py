@@ -12,6 +12,7 @@ from typing import Any
 
 from .attribution import attributes
 from .cost_lookup import cost_of
+from .providers import ADAPTERS
 from .tracking import Run, track
 from .usage import Cost, Usage
 from .version import __version__
@@ -29,12 +30,6 @@ __all__ = [
     "__version__",
 ]
 
-# (module that must be importable, our adapter module, instrumentor class)
-_ADAPTERS = (
-    ("anthropic", "llm_cost_otel.anthropic", "AnthropicInstrumentor"),
-    ("google.genai", "llm_cost_otel.google_genai", "GoogleGenAIInstrumentor"),
-)
-
 
 def __getattr__(name: str) -> Any:
     # The price book (and its JSON-schema validation) loads on first use, not at import.
@@ -46,15 +41,16 @@ def __getattr__(name: str) -> Any:
 
 
 def _instrumentors() -> list[Any]:
+    """An instrumentor for every row of the provider table whose SDK is installed."""
     found = []
-    for sdk, module_name, class_name in _ADAPTERS:
+    for adapter in ADAPTERS:
         try:
-            if importlib.util.find_spec(sdk) is None:
+            if importlib.util.find_spec(adapter.sdk) is None:
                 continue
         except ImportError:  # a namespace parent (google.) is missing
             continue
-        module = importlib.import_module(module_name)
-        found.append(getattr(module, class_name)())
+        module = importlib.import_module(adapter.module)
+        found.append(getattr(module, adapter.instrumentor)())
     return found
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import weakref
-from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping
 from contextvars import ContextVar
 from typing import Any
@@ -30,11 +29,10 @@ from . import semconv as names
 from . import streams
 from ._fields import fields_of
 from ._safety import log_once
-from .active import active as active_telemetry
 from .calls import BatchResults, Call
 from .cost_lookup import remember
 from .counts import UnreadableUsage, count, has_counts
-from .instrumentation import CostInstrumentor, observing
+from .kit import BoundedDict, CostInstrumentor, observing, server_of, tap, traced
 from .records import Outcome, Request
 from .usage import Usage
 
@@ -200,26 +198,23 @@ class _MessageStreamWatcher(streams.Watcher):
 
 
 # The results counted so far, per batch id: a batch's results may be downloaded any number of
-# times, but each was billed once. Bounded: the batches downloaded longest ago are forgotten
-# first (a download of a forgotten batch is counted again). No lock: dict.setdefault is one
-# atomic step, so two downloads of one batch at once give each result to one of them, and
-# nothing here can block a finaliser or be inherited half-held by a forked child.
+# times, but each was billed once. Bounded by batches and by results: the batches downloaded
+# longest ago are forgotten first (a download of a forgotten batch is counted again). No lock:
+# setdefault is one atomic step, so two downloads of one batch at once share one dict and
+# give each result to one of them.
 _COUNTED_BATCHES = 256
 _COUNTED_RESULTS = 1_000_000
-_counted: OrderedDict[str, dict[str, object]] = OrderedDict()
+_counted: BoundedDict[str, dict[str, object]] = BoundedDict(_COUNTED_BATCHES)
 
 
 def _counted_results(batch_id: str) -> dict[str, object]:
     """The keys of ``batch_id``'s results already counted, shared by every download of it."""
     seen = _counted.setdefault(batch_id, {})
-    _counted.move_to_end(batch_id)
-    while len(_counted) > 1 and (
-        len(_counted) > _COUNTED_BATCHES or sum(map(len, _counted.values())) > _COUNTED_RESULTS
-    ):
-        try:
-            _counted.popitem(last=False)
-        except KeyError:  # another thread evicted it first
-            break
+    _counted.touch(batch_id)
+    _counted.trim(max(_COUNTED_BATCHES, 1))  # the module's bounds are read at each use (tests lower them)
+    # the results budget spares the newest batch, the one being read
+    while len(_counted) > 1 and sum(map(len, _counted.values())) > _COUNTED_RESULTS and _counted.pop_oldest():
+        pass
     return seen
 
 
@@ -284,22 +279,23 @@ class _BatchResultsWatcher(streams.Watcher):
 # --- the request hook ------------------------------------------------------------------
 
 
-def _plan(client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Request, str] | None:
-    """Decide from the request options whether this request is ours, and describe it."""
+def _plan(client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request | None:
+    """Decide from the request options whether this request is ours, and describe it: a
+    Messages request, or a batch's results download (``batch=True``)."""
     options, stream = _request_args(args, kwargs)
     if options is None:
         return None
     url = options.url
     method = options.method
     if method == "post" and url in _MESSAGES_URLS:
-        kind = "messages"
+        batch_results = False
     elif method == "get" and url.endswith("/results") and "/messages/batches/" in url:
-        kind = "batch_results"
+        batch_results = True
     else:
         return None
     provider = getattr(type(client), "_gen_ai_provider_name", "anthropic")
-    address, port = _server(client.base_url)
-    if kind == "batch_results":
+    address, port = server_of(client.base_url)
+    if batch_results:
         batch_id = url.rstrip("/").rsplit("/", 2)[-2]
         return Request(
             provider=provider,
@@ -309,7 +305,7 @@ def _plan(client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[R
             server_port=port,
             params={"batch_id": batch_id},
             batch=True,
-        ), kind
+        )
     body = options.json_data if isinstance(options.json_data, dict) else {}
     extra = getattr(options, "extra_json", None)
     model = body.get("model")
@@ -329,22 +325,7 @@ def _plan(client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[R
         input_messages=messages if isinstance(messages, _SEQUENCES) else None,
         price_tier="fast" if body.get("speed") == "fast" else None,
         system=body.get("system") if isinstance(body.get("system"), _SYSTEM_TYPES) else None,
-    ), kind
-
-
-_servers: dict[int, tuple[Any, str | None, int | None]] = {}
-
-
-def _server(base_url: Any) -> tuple[str | None, int | None]:
-    """(host, port) of a client's base URL, parsed once per URL object (clients keep theirs)."""
-    entry = _servers.get(id(base_url))
-    if entry is None or entry[0] is not base_url:
-        if len(_servers) > 256:
-            _servers.clear()
-        # semconv wants server.port whenever server.address is set: the scheme's default if unset
-        port = base_url.port or {"https": 443, "http": 80}.get(base_url.scheme)
-        entry = _servers[id(base_url)] = (base_url, base_url.host, port)
-    return entry[1], entry[2]
+    )
 
 
 def _error_type(exc: BaseException) -> str:
@@ -366,9 +347,9 @@ def _request_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, A
     return options, stream
 
 
-# The call our hook is making, while the SDK's own request code runs, and whether the SDK's
-# span machinery can be skipped for it (see _sdk_span_hook).
-_our_call: ContextVar[tuple[Call, bool] | None] = ContextVar("llm_cost_otel_anthropic_call", default=None)
+# The call our hook is making and its client, while the SDK's own request code runs (see
+# _sdk_span_hook).
+_our_call: ContextVar[tuple[Call, Any] | None] = ContextVar("llm_cost_otel_anthropic_call", default=None)
 
 
 def _sdk_span_hook(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -385,14 +366,14 @@ def _sdk_span_hook(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: d
     ours = _our_call.get()
     if ours is None:
         return wrapped(*args, **kwargs)
-    call, skip_sdk_span = ours
-    if skip_sdk_span:
-        try:
+    call, client = ours
+    try:
+        if _sends_what_it_builds(client):
             if kwargs.get("propagation", True):
                 _write_trace_headers(args[2] if len(args) > 2 else kwargs["options"], call.context)
             return None
-        except Exception:
-            log_once("anthropic.propagate")
+    except Exception:
+        log_once("anthropic.propagate")
     return trace.NonRecordingSpan(call.span.get_span_context())
 
 
@@ -431,62 +412,18 @@ def _sends_what_it_builds(client: Any) -> bool:
     return known
 
 
-def _start(client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Call, str] | None:
-    telemetry = active_telemetry(__name__)
-    if telemetry is None:
-        return None
-    try:
-        planned = _plan(client, args, kwargs)
-        if planned is None:
-            return None
-        request, kind = planned
-        return Call(telemetry, request), kind
-    except Exception:
-        log_once("anthropic.start")
-        return None
-
-
-def _request_sync(wrapped: Any, client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    started = _start(client, args, kwargs)
-    if started is None:
-        return wrapped(*args, **kwargs)
-    call, kind = started
-    token = _our_call.set((call, _sends_what_it_builds(client)))
-    try:
-        result = call.send(wrapped, args, kwargs, _error_type)
-    finally:
-        _our_call.reset(token)
-    return _handle_result(call, kind, result)
-
-
-async def _request_async(wrapped: Any, client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    started = _start(client, args, kwargs)
-    if started is None:
-        return await wrapped(*args, **kwargs)
-    call, kind = started
-    token = _our_call.set((call, _sends_what_it_builds(client)))
-    try:
-        result = await call.send_async(wrapped, args, kwargs, _error_type)
-    finally:
-        _our_call.reset(token)
-    return _handle_result(call, kind, result)
-
-
-def _handle_result(call: Call, kind: str, result: Any) -> Any:
+def _handle_result(call: Call, result: Any) -> Any:
     """Attach the call to whatever the SDK returned; never changes what the caller gets."""
     try:
         if _is_stream(result):
-            watcher: streams.Watcher = (
-                _BatchResultsWatcher(call) if kind == "batch_results" else _MessageStreamWatcher(call)
-            )
-            _tap(result, watcher)
-            remember(result, call)
+            watcher: streams.Watcher = _BatchResultsWatcher(call) if call.request.batch else _MessageStreamWatcher(call)
+            tap(result, watcher, "_iterator")
         elif _is_raw_response(result):
             http_response = result.http_response
             tee = _tee_unread_body(http_response)
-            finalizer = weakref.finalize(result, _raw_dropped, call, kind, http_response, tee)
-            _pending_raw[result] = (call, kind, finalizer, tee)
-        elif kind == "messages":
+            finalizer = weakref.finalize(result, _raw_dropped, call, http_response, tee)
+            _pending_raw[result] = (call, finalizer, tee)
+        elif not call.request.batch:
             call.finish(_outcome_from_message(result))
             remember(result, call)
         else:
@@ -494,8 +431,14 @@ def _handle_result(call: Call, kind: str, result: Any) -> Any:
     except Exception:
         log_once("anthropic.result")
         # a message was billed but could not be read; other requests (batch downloads) bill nothing
-        call.finish(Outcome(usage_unknown=kind == "messages"))
+        call.finish(Outcome(usage_unknown=not call.request.batch))
     return result
+
+
+# SyncAPIClient.request / AsyncAPIClient.request
+_request_sync, _request_async = traced(
+    __name__, _plan, _handle_result, _error_type, "anthropic.start", current=_our_call
+)
 
 
 def _is_stream(obj: Any) -> bool:
@@ -513,18 +456,8 @@ _STREAM_TYPES = frozenset(
 )
 
 
-def _tap(stream: Any, watcher: streams.Watcher) -> None:
-    """Put our observer between the stream and its items, on the same object the caller gets."""
-    inner = stream._iterator
-    if hasattr(inner, "__anext__"):
-        stream.__dict__["_iterator"] = streams.observe_async(inner, watcher)
-    else:
-        stream.__dict__["_iterator"] = streams.observe(inner, watcher)
-    streams.track_stream_object(stream, watcher)
-
-
 # raw responses (with_raw_response / with_streaming_response) waiting for parse()
-_pending_raw: weakref.WeakKeyDictionary[Any, tuple[Call, str, Any, _BodyTee | None]] = weakref.WeakKeyDictionary()
+_pending_raw: weakref.WeakKeyDictionary[Any, tuple[Call, Any, _BodyTee | None]] = weakref.WeakKeyDictionary()
 
 
 class _BodyTee:
@@ -592,11 +525,11 @@ def _after_parse(response: Any, parsed: Any) -> None:
         return
     pending = _pending_raw.pop(response, None)
     if pending is not None:
-        call, kind, finalizer, tee = pending
+        call, finalizer, tee = pending
         finalizer.detach()
         if tee is not None:
             tee.stop()
-        _handle_result(call, kind, parsed)
+        _handle_result(call, parsed)
 
 
 def _raw_closed(response: Any, result: Any) -> None:
@@ -606,23 +539,24 @@ def _raw_closed(response: Any, result: Any) -> None:
         return
     pending = _pending_raw.pop(response, None)
     if pending is not None:
-        call, kind, finalizer, tee = pending
+        call, finalizer, tee = pending
         finalizer.detach()
-        _raw_dropped(call, kind, response.http_response, tee)
+        _raw_dropped(call, response.http_response, tee)
 
 
-def _raw_dropped(call: Call, kind: str, http_response: Any, tee: _BodyTee | None) -> None:
+def _raw_dropped(call: Call, http_response: Any, tee: _BodyTee | None) -> None:
     """A raw response never parsed: price it from the body the app read, if it read any."""
     if call.finished:
         return
+    messages = not call.request.batch  # a batch results download bills nothing itself
     outcome = Outcome()
     try:
         body = tee.body() if tee is not None else http_response.content
-        if body and kind == "messages":
+        if body and messages:
             outcome = _outcome_from_body(body)
     except Exception:
         log_once("anthropic.raw_body")
-    if outcome.usage is None and kind == "messages":
+    if outcome.usage is None and messages:
         outcome.usage_unknown = True  # billed, but the app never read the body
     call.finish(outcome)
 

@@ -14,13 +14,11 @@ methods (one span per public call, with a logged warning) rather than count noth
 from __future__ import annotations
 
 import contextlib
-import functools
 import itertools
 import logging
 import weakref
 from collections.abc import Callable, Collection
 from typing import Any
-from urllib.parse import urlsplit
 
 from opentelemetry import trace
 
@@ -31,7 +29,7 @@ from .active import active as active_telemetry
 from .calls import BatchResults, Call
 from .cost_lookup import remember
 from .counts import UnreadableUsage, count, count_or_zero, has_counts
-from .instrumentation import CostInstrumentor, observing
+from .kit import BoundedDict, CostInstrumentor, Describe, Finish, observing, server_of, starter, tap, traced
 from .records import IMPLAUSIBLE_COUNT, Outcome, Request
 from .usage import Usage
 
@@ -271,55 +269,40 @@ def _provider(models: Any) -> str:
     return "gcp.vertex_ai" if getattr(api_client, "vertexai", None) else "gcp.gemini"
 
 
-def _server(models: Any) -> tuple[str | None, int | None]:
-    try:
-        return _parse_server(models._api_client._http_options.base_url)
-    except Exception:
-        return None, None
+def _describer(operation: str, stream: bool = False) -> Describe:
+    """How a ``Models`` method's request of ``operation`` is described (see ``kit.traced``)."""
 
+    def describe(models: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
+        model = kwargs.get("model")
+        config = kwargs.get("config")
+        params: dict[str, Any] = {}
+        if config is not None:
+            for field, name in _CONFIG_PARAMS.items():
+                value = _get(config, field)
+                if isinstance(value, _PARAM_TYPES) and not isinstance(value, bool):
+                    params[name] = value
+        try:
+            base_url = models._api_client._http_options.base_url
+        except Exception:
+            base_url = None
+        address, port = server_of(base_url)
+        system = _get(config, "system_instruction") if config is not None else None
+        tier = _get(config, "service_tier") if config is not None else None
+        tier_name = _text(tier).lower() if tier is not None else None
+        return Request(
+            provider=_provider(models),
+            operation=operation,
+            model=model if isinstance(model, str) else "",
+            server_address=address,
+            server_port=port,
+            params=params,
+            stream=stream,
+            input_messages=kwargs.get("contents"),
+            system=system,
+            price_tier=tier_name if tier_name in ("flex", "priority") else None,
+        )
 
-@functools.lru_cache(maxsize=64)
-def _parse_server(base_url: str) -> tuple[str | None, int | None]:
-    parts = urlsplit(base_url)
-    return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
-
-
-def _request(models: Any, operation: str, kwargs: dict[str, Any], stream: bool = False) -> Request:
-    model = kwargs.get("model")
-    config = kwargs.get("config")
-    params: dict[str, Any] = {}
-    if config is not None:
-        for field, name in _CONFIG_PARAMS.items():
-            value = _get(config, field)
-            if isinstance(value, _PARAM_TYPES) and not isinstance(value, bool):
-                params[name] = value
-    address, port = _server(models)
-    system = _get(config, "system_instruction") if config is not None else None
-    tier = _get(config, "service_tier") if config is not None else None
-    tier_name = _text(tier).lower() if tier is not None else None
-    return Request(
-        provider=_provider(models),
-        operation=operation,
-        model=model if isinstance(model, str) else "",
-        server_address=address,
-        server_port=port,
-        params=params,
-        stream=stream,
-        input_messages=kwargs.get("contents"),
-        system=system,
-        price_tier=tier_name if tier_name in ("flex", "priority") else None,
-    )
-
-
-def _start(models: Any, operation: str, kwargs: dict[str, Any], stream: bool = False) -> Call | None:
-    telemetry = active_telemetry(__name__)
-    if telemetry is None:
-        return None
-    try:
-        return Call(telemetry, _request(models, operation, kwargs, stream))
-    except Exception:
-        log_once("google_genai.start")
-        return None
+    return describe
 
 
 def _error_type(exc: BaseException) -> str:
@@ -340,6 +323,7 @@ def _cache_outcome(cached: Any, telemetry: Any) -> Outcome:
     from . import semconv as names
 
     attributes: dict[str, Any] = {}
+    # an unreadable count is no cache size (an attribute, not a price: the call is free)
     tokens = count_or_zero(_get(_get(cached, "usage_metadata"), "total_token_count"))
     if tokens >= IMPLAUSIBLE_COUNT:  # a broken report, not a cache
         tokens = 0
@@ -355,11 +339,12 @@ def _cache_outcome(cached: Any, telemetry: Any) -> Outcome:
         ttl = None
     if ttl is not None:
         attributes[names.CACHE_TTL] = ttl
-    rate = telemetry.prices.cache_storage_rate(model) if model else None
-    if rate is not None and tokens:
-        attributes[names.CACHE_STORAGE_RATE] = rate * tokens
-        if ttl is not None:
-            attributes[names.CACHE_STORAGE_ESTIMATE] = rate * tokens * ttl / 3600
+    storage = telemetry.prices.cache_storage(model, tokens, ttl) if model and tokens else None
+    if storage is not None:
+        per_hour, for_ttl = storage
+        attributes[names.CACHE_STORAGE_RATE] = per_hour
+        if for_ttl is not None:
+            attributes[names.CACHE_STORAGE_ESTIMATE] = for_ttl
     return Outcome(response_model=model or None, response_id=_get(cached, "name"), attributes=attributes)
 
 
@@ -372,44 +357,34 @@ _OUTCOME_READERS: dict[str, Callable[[Call, Any], Outcome]] = {
 }
 
 
-def _finish_response(call: Call, result: Any, read: Callable[[Call, Any], Outcome]) -> None:
-    try:
-        call.finish(read(call, result))
-        remember(result, call)
-    except Exception:
-        log_once("google_genai.result")
-        call.finish(Outcome(usage_unknown=True))  # billed, but what it used could not be read
+def _finisher(operation: str) -> Finish:
+    read = _OUTCOME_READERS[operation]
+
+    def finish(call: Call, result: Any) -> Any:
+        try:
+            call.finish(read(call, result))
+            remember(result, call)
+        except Exception:
+            log_once("google_genai.result")
+            call.finish(Outcome(usage_unknown=True))  # billed, but what it used could not be read
+        return result
+
+    return finish
 
 
 # --- wrappers ---------------------------------------------------------------------------
 
 
 def _unary(operation: str) -> Any:
-    read = _OUTCOME_READERS[operation]
-
-    def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        call = _start(instance, operation, kwargs)
-        if call is None:
-            return wrapped(*args, **kwargs)
-        result = call.send(wrapped, args, kwargs, _error_type)
-        _finish_response(call, result, read)
-        return result
-
-    return wrapper
+    return traced(__name__, _describer(operation), _finisher(operation), _error_type, "google_genai.start")[0]
 
 
 def _unary_async(operation: str) -> Any:
-    read = _OUTCOME_READERS[operation]
+    return traced(__name__, _describer(operation), _finisher(operation), _error_type, "google_genai.start")[1]
 
-    async def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        call = _start(instance, operation, kwargs)
-        if call is None:
-            return await wrapped(*args, **kwargs)
-        result = await call.send_async(wrapped, args, kwargs, _error_type)
-        _finish_response(call, result, read)
-        return result
 
-    return wrapper
+# a streamed generate_content that starts away from its wrapper: a lazy stream, a Live turn
+_start_stream = starter(__name__, _describer("generate_content", stream=True), "google_genai.start")
 
 
 def _stream_sync(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -419,7 +394,7 @@ def _stream_sync(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dic
 
 
 def _lazy_stream(source: Any, models: Any, kwargs: dict[str, Any]) -> Any:
-    call = _start(models, "generate_content", kwargs, stream=True)
+    call = _start_stream(models, (), kwargs)
     if call is None:
         yield from source
         return
@@ -438,20 +413,24 @@ def _lazy_stream(source: Any, models: Any, kwargs: dict[str, Any]) -> Any:
     yield from streams.observe(itertools.chain((first,), source), watcher)
 
 
-async def _stream_async(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    # Awaiting the SDK's method sends the request and returns an async generator.
-    call = _start(instance, "generate_content", kwargs, stream=True)
-    if call is None:
-        return await wrapped(*args, **kwargs)
-    source = await call.send_async(wrapped, args, kwargs, _error_type)
-    watcher = _ChunkWatcher(call)
-    observed = streams.observe_async(source, watcher)
-    streams.track_stream_object(observed, watcher)
-    return observed
+def _observe_chunks(call: Call, source: Any) -> Any:
+    try:
+        return tap(source, _ChunkWatcher(call))
+    except Exception:
+        log_once("google_genai.stream")
+        call.finish(Outcome(usage_unknown=True))  # billed, but its chunks cannot be read
+        return source
+
+
+# Awaiting the SDK's async method sends the request and returns an async generator (the sync
+# method is a generator function instead: see _stream_sync).
+_stream_async = traced(
+    __name__, _describer("generate_content", stream=True), _observe_chunks, _error_type, "google_genai.start"
+)[1]
 
 
 # Batch jobs are polled; their inlined results are recorded once, when first seen succeeded.
-_recorded_batches: dict[str, None] = {}
+_recorded_batches: BoundedDict[str, None] = BoundedDict(10_000)
 
 
 def _record_batch_job(models: Any, job: Any) -> None:
@@ -464,9 +443,7 @@ def _record_batch_job(models: Any, job: Any) -> None:
         telemetry = active_telemetry(__name__)
         if telemetry is None or not responses:
             return
-        _recorded_batches[name] = None
-        if len(_recorded_batches) > 10_000:
-            _recorded_batches.pop(next(iter(_recorded_batches)))
+        _recorded_batches.put(name, None)
         model = _get(job, "model") or ""
         request = Request(
             provider=_provider(models),
@@ -523,7 +500,7 @@ class _LiveTurns:
         if self.complete and (content is not None or message.usage_metadata is None):
             self.end()  # a new turn begins: record the finished one
         if self.call is None:
-            self.call = _start(self.models, "generate_content", self.kwargs, stream=True)
+            self.call = _start_stream(self.models, (), self.kwargs)
             if self.call is None:
                 return
         self.call.first_chunk()
@@ -661,10 +638,10 @@ class _InteractionWatcher(streams.Watcher):
 
 
 # interactions created in the background (no usage yet), recorded when a get() shows them done
-_pending_interactions: dict[str, Request] = {}
+_pending_interactions: BoundedDict[str, Request] = BoundedDict(10_000)
 
 
-def _interaction_request(instance: Any, kwargs: dict[str, Any]) -> Request:
+def _interaction_request(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
     request = kwargs.get("request")
     body = _get(request, "body") if request is not None else None
     model = kwargs.get("model") or _get(body, "model") or ""
@@ -688,16 +665,7 @@ def _interaction_request(instance: Any, kwargs: dict[str, Any]) -> Request:
 def _interaction_result(call: Call, result: Any) -> Any:
     try:
         if hasattr(result, "generator"):  # an event stream: observe it in place
-            watcher = _InteractionWatcher(call)
-            source = result.generator
-            result.generator = (
-                streams.observe_async(source, watcher)
-                if hasattr(source, "__anext__")
-                else streams.observe(source, watcher)
-            )
-            streams.track_stream_object(result, watcher)
-            remember(result, call)
-            return result
+            return tap(result, _InteractionWatcher(call), "generator")
         outcome = _interaction_outcome(result)
         interaction_id = outcome.response_id
         if (
@@ -706,9 +674,7 @@ def _interaction_result(call: Call, result: Any) -> Any:
             and interaction_id
             and str(_get(result, "status")) != "completed"
         ):
-            _pending_interactions[interaction_id] = call.request
-            if len(_pending_interactions) > 10_000:
-                _pending_interactions.pop(next(iter(_pending_interactions)))
+            _pending_interactions.put(interaction_id, call.request)
         call.finish(outcome)
         remember(result, call)
     except Exception:
@@ -717,30 +683,9 @@ def _interaction_result(call: Call, result: Any) -> Any:
     return result
 
 
-def _interactions_create(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    telemetry = active_telemetry(__name__)
-    if telemetry is None:
-        return wrapped(*args, **kwargs)
-    try:
-        call = Call(telemetry, _interaction_request(instance, kwargs))
-    except Exception:
-        log_once("google_genai.interactions.start")
-        return wrapped(*args, **kwargs)
-    result = call.send(wrapped, args, kwargs, _error_type)
-    return _interaction_result(call, result)
-
-
-async def _interactions_create_async(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    telemetry = active_telemetry(__name__)
-    if telemetry is None:
-        return await wrapped(*args, **kwargs)
-    try:
-        call = Call(telemetry, _interaction_request(instance, kwargs))
-    except Exception:
-        log_once("google_genai.interactions.start")
-        return await wrapped(*args, **kwargs)
-    result = await call.send_async(wrapped, args, kwargs, _error_type)
-    return _interaction_result(call, result)
+_interactions_create, _interactions_create_async = traced(
+    __name__, _interaction_request, _interaction_result, _error_type, "google_genai.interactions.start"
+)
 
 
 def _record_background_interaction(interaction: Any) -> None:
@@ -753,7 +698,9 @@ def _record_background_interaction(interaction: Any) -> None:
         if _get(interaction, "usage") is None:
             return
         telemetry = active_telemetry(__name__)
-        request = _pending_interactions.pop(interaction_id)
+        request = _pending_interactions.pop(interaction_id, None)
+        if request is None:  # another get() of it recorded it first
+            return
         if telemetry is not None:
             try:
                 outcome = _interaction_outcome(interaction)

@@ -14,7 +14,7 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 
 from . import active as _telemetry
 from . import deferred
-from ._safety import after_fork, log_once
+from ._safety import after_fork
 from .telemetry import Telemetry
 from .threads import carry_scope_into_thread_pools
 
@@ -237,29 +237,3 @@ class _Patch:
 
 
 _leftovers: dict[tuple[Any, str], _Patch] = {}
-
-
-def observing(observe: Callable[[Any, Any], None]) -> tuple[Callable[..., Any], Callable[..., Any]]:
-    """wrapt wrappers (sync, async) that return the SDK's result untouched after showing it to
-    ``observe(instance, result)``; a failure in ``observe`` is logged once, never raised."""
-
-    site = f"observe:{getattr(observe, '__name__', observe)}"
-
-    # The look is inlined in both: these run on every call of the SDK method they wrap.
-    def sync_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        result = wrapped(*args, **kwargs)
-        try:
-            observe(instance, result)
-        except Exception:
-            log_once(site)
-        return result
-
-    async def async_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        result = await wrapped(*args, **kwargs)
-        try:
-            observe(instance, result)
-        except Exception:
-            log_once(site)
-        return result
-
-    return sync_wrapper, async_wrapper

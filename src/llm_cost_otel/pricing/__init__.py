@@ -205,6 +205,16 @@ class PriceBook:
             return None
         return cache_storage_rate(catalog.normalize_model(model))
 
+    def cache_storage(self, model: str, tokens: int, ttl_seconds: float | None) -> tuple[float, float | None] | None:
+        """What an explicit context cache of ``tokens`` costs to keep: (USD per hour, USD for
+        the ``ttl_seconds`` it was granted, or None without a TTL); None when the model's
+        storage rate is unknown. Apart from any request cost: the cache may be deleted early."""
+        rate = self.cache_storage_rate(model)
+        if rate is None:
+            return None
+        per_hour = rate * tokens
+        return per_hour, None if ttl_seconds is None else per_hour * ttl_seconds / 3600
+
     def explain(
         self, provider: str, model: str, *, batch: bool = False, when: date | None = None, tier: str | None = None
     ) -> Rates | None:

@@ -10,23 +10,18 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from .. import providers
 from .._safety import after_fork
 from .rates import PER_MILLION, RateSet
 
-# Our `gen_ai.provider.name` values -> genai-prices provider ids, most specific first. A
-# cloud's own table wins; the model maker's list price is the fallback.
-CATALOG_PROVIDERS: dict[str, tuple[str, ...]] = {
-    "anthropic": ("anthropic",),
-    "aws.bedrock": ("aws", "anthropic"),
-    "gcp.vertex_ai": ("google", "anthropic"),
-    "gcp.gemini": ("google",),
-    "azure.ai.foundry": ("azure", "anthropic"),
-}
+# Our `gen_ai.provider.name` values -> genai-prices provider ids, most specific first: from
+# the provider table, where each adapter lists the names it emits.
+CATALOG_PROVIDERS = providers.CATALOG_PROVIDERS
 
 # genai-prices price keys -> our rate names and the divisor that gives USD per unit.
 _PRICE_KEYS: dict[str, tuple[str, float]] = {
@@ -165,7 +160,7 @@ def _price_context(batch: bool, tier: str | None) -> dict[str, str]:
 def lookup(provider: str, model: str, batch: bool, day: int, tier: str | None = None) -> CatalogEntry | None:
     """Catalog rates for ``model`` as ``provider`` serves it on UTC day number ``day``."""
     snapshot = _get_snapshot()
-    when = datetime.fromtimestamp(day * 86400 + 43200, tz=timezone.utc)
+    when = datetime.fromtimestamp(day * 86400 + 43200, tz=UTC)
     name = normalize_model(model)
     candidates = [name]
     if "claude" in name:

@@ -22,7 +22,9 @@ from llm_cost_otel.version import __version__
 DATA = Path(__file__).parent / "data"
 DATE = ["--date", "2026-11-01"]
 
-RATE_LINE = re.compile(r"^  (\w+)\s+([\d.]+) (USD / 1M tokens|USD / 1K requests)\s+\[(\w+)\]$")
+RATE_LINE = re.compile(
+    r"^  (\w+)\s+([\d.]+) (USD / 1M tokens|USD / 1M chars|USD / image|USD / 1K requests)\s+\[(\w+)\]$"
+)
 
 
 def parse(out: str) -> tuple[dict[str, str], dict[str, dict[str, tuple[float, str]]], list[str]]:
@@ -39,6 +41,8 @@ def parse(out: str) -> tuple[dict[str, str], dict[str, dict[str, tuple[float, st
         elif (m := RATE_LINE.match(line)) is not None:
             assert current is not None, line
             current[m.group(1)] = (float(m.group(2)), m.group(4))
+        elif line.startswith("  "):
+            raise AssertionError(f"a rate line in no known unit: {line!r}")
         elif ":" in line:
             key, value = line.split(":", 1)
             header[key] = value.strip()
@@ -146,6 +150,58 @@ def test_gemini_via_resource_path(capsys: pytest.CaptureFixture[str]) -> None:
     assert sections["base"]["cache_read"] == (0.03, "catalog")
 
 
+# --- units: each rate in the unit its price list uses ---------------------------------------------
+
+
+def rate_lines(out: str) -> dict[str, tuple[float, str]]:
+    """The base section's rates: name -> (number, unit), as printed."""
+    found: dict[str, tuple[float, str]] = {}
+    for line in out.split("rates (input >", 1)[0].splitlines():
+        if (m := RATE_LINE.match(line)) is not None:
+            found[m.group(1)] = (float(m.group(2)), m.group(3))
+    return found
+
+
+# Google's published prices, USD per generated image (Gemini API and Vertex AI alike).
+IMAGEN_PRICES = {
+    "imagen-4.0-generate-001": 0.04,
+    "imagen-4.0-fast-generate-001": 0.02,
+    "imagen-4.0-ultra-generate-001": 0.06,
+}
+
+
+@pytest.mark.parametrize("provider", ["gcp.vertex_ai", "gcp.gemini"])
+@pytest.mark.parametrize("model", list(IMAGEN_PRICES))
+def test_imagen_rate_is_usd_per_image(capsys: pytest.CaptureFixture[str], model: str, provider: str) -> None:
+    code, out, err = run(capsys, "prices", model, "--provider", provider, *DATE)
+    assert code == 0, err
+    assert rate_lines(out) == {"output_image": (IMAGEN_PRICES[model], "USD / image")}
+    assert "1M" not in out.split("rates (base):", 1)[1].split("note:", 1)[0]
+
+
+def test_text_model_rates_are_usd_per_million_tokens(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "prices", "claude-haiku-4-5", *DATE)
+    assert code == 0
+    rates = rate_lines(out)
+    assert rates["input"] == (1.0, "USD / 1M tokens")  # Haiku 4.5: $1 in, $5 out per MTok
+    assert rates["output"] == (5.0, "USD / 1M tokens")
+
+
+def test_web_search_fee_is_usd_per_thousand_requests(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "prices", "claude-sonnet-4-5", *DATE)
+    assert code == 0
+    rates = rate_lines(out)
+    assert rates["web_search"] == (10.0, "USD / 1K requests")  # Claude web search: $10 per 1,000 searches
+    assert rates["input"] == (3.0, "USD / 1M tokens")
+
+
+def test_character_priced_embeddings_are_usd_per_million_chars(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "prices", "text-embedding-004", "--provider", "gcp.vertex_ai", *DATE)
+    assert code == 0
+    # Vertex AI legacy text embeddings: $0.000025 per 1,000 input characters
+    assert rate_lines(out) == {"input_character": (0.025, "USD / 1M chars")}
+
+
 def test_unknown_model_exit_1_and_unpriced(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "prices", "claude-imaginary-9")
     assert code == 1
@@ -219,6 +275,23 @@ def test_alias_from_env(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.
     header, sections, _ = parse(out)
     assert header["matched"] == "claude-sonnet-4-5"
     assert sections["base"]["input"] == (3.0, "catalog")
+
+
+def test_unknown_provider_is_a_usage_error_listing_the_valid_ones(capsys: pytest.CaptureFixture[str]) -> None:
+    line = _usage_error(capsys, "prices", "claude-haiku-4-5", "--provider", "nope")
+    assert line.startswith("llm-cost-otel prices: error: argument --provider: "), line
+    assert "'nope'" in line
+    for provider in ("anthropic", "aws.bedrock", "gcp.vertex_ai", "gcp.gemini", "azure.ai.foundry"):
+        assert provider in line, line
+
+
+def test_every_provider_the_price_book_knows_is_accepted(capsys: pytest.CaptureFixture[str]) -> None:
+    from llm_cost_otel.pricing.catalog import CATALOG_PROVIDERS
+
+    for provider in CATALOG_PROVIDERS:
+        code, out, err = run(capsys, "prices", "claude-sonnet-4-5", "--provider", provider, *DATE)
+        assert code == 0, (provider, err)
+        assert f"claude-sonnet-4-5 ({provider})" in out
 
 
 def test_bad_date_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -333,17 +406,42 @@ DEMO_USAGE_ERRORS = [
     (["--duration", "1.5.5s"], ["argument --duration", "not a duration"]),
     (["--seed", "1.5"], ["argument --seed", "'1.5'"]),
     (["--port", "8765"], ["argument --port", "only applies with --serve"]),
+    (["--serve", "--duration", "10s"], ["argument --duration", "not allowed with --serve"]),
+    (["--serve", "--rate", "5"], ["argument --rate", "not allowed with --serve"]),
+    (["--rate", "5", "--serve", "--port", "0"], ["argument --rate", "not allowed with --serve"]),
 ]
 
 
 @pytest.mark.parametrize(("argv", "words"), DEMO_USAGE_ERRORS, ids=[" ".join(argv) for argv, _ in DEMO_USAGE_ERRORS])
 def test_bad_demo_options_are_usage_errors(
-    capsys: pytest.CaptureFixture[str], argv: list[str], words: list[str]
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, argv: list[str], words: list[str]
 ) -> None:
+    from llm_cost_otel.demo import command
+
+    # an option let through would serve until Ctrl-C, or run a demo: fail instead of hanging
+    monkeypatch.setattr(command, "_serve", lambda args: pytest.fail("served"))
+    monkeypatch.setattr(command, "run", lambda options: pytest.fail("ran the demo"))
     line = _usage_error(capsys, "demo", *argv)
     assert line.startswith("llm-cost-otel demo: error: "), line
     for word in words:
         assert word in line, line
+
+
+@pytest.mark.parametrize(
+    ("argv", "duration", "rate"),
+    [([], 30.0, 8.0), (["--duration", "2m", "--rate", "3"], 120.0, 3.0), (["--rate", "0.5"], 30.0, 0.5)],
+)
+def test_demo_duration_and_rate_reach_the_run(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str], duration: float, rate: float
+) -> None:
+    """Without --serve the two options (or their documented defaults: 30s, 8/s) drive the run."""
+    from llm_cost_otel.demo import command
+
+    seen: list[command.Options] = []
+    monkeypatch.setattr(command, "run", seen.append)
+    assert main(["demo", "--no-progress", *argv]) == 0
+    (options,) = seen
+    assert (options.duration, options.rate) == (duration, rate)
 
 
 def test_serve_on_a_busy_port_is_a_runtime_error(capsys: pytest.CaptureFixture[str]) -> None:

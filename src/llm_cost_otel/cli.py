@@ -8,15 +8,19 @@ from collections.abc import Sequence
 from datetime import date
 
 from .pricing import PriceBook, PriceOverrideError
-from .pricing.rates import FEE_NAMES
+from .pricing.rates import RATE_UNITS
+from .providers import PRICE_PROVIDERS
 from .version import __version__
-
-_UNITS = {"input_character": "USD / 1M chars", "output_image": "USD / image"}
-PROVIDERS = ("anthropic", "aws.bedrock", "gcp.vertex_ai", "gcp.gemini", "azure.ai.foundry")
 
 # Plain text: argparse prints it as is (the module docstring has markup and is for developers).
 DESCRIPTION = "Tools for llm-cost-otel, the OpenTelemetry plugin that prices LLM calls."
 EPILOG = "Run 'llm-cost-otel COMMAND --help' for the options of a command."
+
+
+def _provider(text: str) -> str:
+    if text not in PRICE_PROVIDERS:
+        raise argparse.ArgumentTypeError(f"unknown provider {text!r}; one of {', '.join(PRICE_PROVIDERS)}")
+    return text
 
 
 def _prices(args: argparse.Namespace) -> int:
@@ -41,13 +45,7 @@ def _prices(args: argparse.Namespace) -> int:
     for label, rate_set in tiers:
         print(f"rates ({label}):")
         for name, value in rate_set.per_million().items():
-            unit = (
-                "USD / 1K requests"
-                if name in FEE_NAMES
-                else "USD / 1M chars"
-                if name == "input_character"
-                else "USD / 1M tokens"
-            )
+            unit = RATE_UNITS[name].label
             origin = rates.origins.get(name if label == "base" else "tiers", "catalog")
             print(f"  {name:<17} {value:>10.4f} {unit:<18} [{origin}]")
     for note in rates.notes:
@@ -79,7 +77,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Show the rates llm-cost-otel would apply to a model's calls, and where they come from.",
     )
     prices.add_argument("model")
-    prices.add_argument("--provider", default="anthropic", help=f"one of {', '.join(PROVIDERS)} (default anthropic)")
+    prices.add_argument(
+        "--provider",
+        type=_provider,
+        default="anthropic",
+        help=f"one of {', '.join(PRICE_PROVIDERS)} (default anthropic)",
+    )
     prices.add_argument("--batch", action="store_true", help="show batch rates")
     prices.add_argument(
         "--tier", choices=("flex", "priority", "fast"), help="price tier: Gemini flex/priority, Claude fast mode"

@@ -39,11 +39,15 @@ class DemoError(Exception):
     """A problem the user can fix (a missing package, a busy port); one line, no traceback, exit status 1."""
 
 
+DEFAULT_DURATION = 30.0
+DEFAULT_RATE = 8.0
+
+
 @dataclass
 class Options:
-    duration: float = 30.0
+    duration: float = DEFAULT_DURATION
     """Seconds of traffic."""
-    rate: float = 8.0
+    rate: float = DEFAULT_RATE
     """Target LLM requests per second."""
     error_rate: float = 0.02
     latency: float = 1.0
@@ -131,14 +135,19 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Add the demo's options to ``parser`` (a subparser of the main CLI) and set ``func``."""
     parser.description = DESCRIPTION
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    # --duration and --rate default to None, not their values, so that with --serve (which
+    # sends no traffic) they can be told apart and refused, like --port without --serve.
     parser.add_argument(
         "--duration",
         type=parse_duration,
-        default=30.0,
-        help="how long to generate traffic, at most 24h: 30s, 2m, 1m30s, 500ms (default 30s)",
+        default=None,
+        help=f"how long to generate traffic, at most 24h: 30s, 2m, 1m30s, 500ms (default {DEFAULT_DURATION:g}s)",
     )
     parser.add_argument(
-        "--rate", type=_rate, default=8.0, help=f"target LLM requests per second, at most {MAX_RATE:g} (default 8)"
+        "--rate",
+        type=_rate,
+        default=None,
+        help=f"target LLM requests per second, at most {MAX_RATE:g} (default {DEFAULT_RATE:g})",
     )
     parser.add_argument(
         "--error-rate",
@@ -165,7 +174,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--serve",
         action="store_true",
-        help="only run the fake API (print its URL) to point your own code at, until Ctrl-C",
+        help="only run the fake API (print its URL) to point your own code at, until Ctrl-C; it sends no "
+        "traffic, so not with --duration or --rate",
     )
     # Default None, not 0, so that a --port given without --serve can be told apart and refused.
     parser.add_argument("--port", type=_port, default=None, help="with --serve: the port (default: a free one)")
@@ -184,12 +194,18 @@ def run_from_args(args: argparse.Namespace) -> int:
     """Run what ``args`` (from :func:`configure_parser`) asks for; returns the exit status."""
     if getattr(args, "port", None) is not None and not args.serve:
         return _usage_error(args, "argument --port: only applies with --serve")
+    if args.serve:
+        for option in ("duration", "rate"):
+            if getattr(args, option, None) is not None:
+                return _usage_error(
+                    args, f"argument --{option}: not allowed with --serve (it sends no traffic and serves until Ctrl-C)"
+                )
     try:
         if args.serve:
             return _serve(args)
         options = Options(
-            duration=args.duration,
-            rate=args.rate,
+            duration=DEFAULT_DURATION if args.duration is None else args.duration,
+            rate=DEFAULT_RATE if args.rate is None else args.rate,
             error_rate=args.error_rate,
             latency=args.latency,
             seed=args.seed,

@@ -1,7 +1,8 @@
 """Resolved rates for one model, and the arithmetic that turns a Usage into a Cost.
 
-Everything here is plain floats in USD per token (or per request for fees), so pricing a
-call after its rates are resolved is a handful of multiplications.
+Everything here is plain floats in USD per billed unit (a token, a character, an image, a
+request), so pricing a call after its rates are resolved is a handful of multiplications.
+``RATE_UNITS`` says, for each rate, which unit that is and how price lists write it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,21 @@ from .._safety import warn_once
 from ..usage import Cost, Usage
 
 PER_MILLION = 1_000_000.0
+
+
+class RateUnit(NamedTuple):
+    """How price lists write a rate: ``scale`` billed units for ``label``'s price."""
+
+    label: str
+    """The unit of the written number, e.g. ``USD / 1M tokens``."""
+    scale: float
+    """Billed units per written price: the written number is the rate (USD per unit) times this."""
+
+
+TOKENS = RateUnit("USD / 1M tokens", PER_MILLION)
+CHARACTERS = RateUnit("USD / 1M chars", PER_MILLION)
+IMAGES = RateUnit("USD / image", 1.0)
+REQUESTS = RateUnit("USD / 1K requests", 1000.0)
 
 
 class BilledRates(NamedTuple):
@@ -35,7 +51,7 @@ class BilledRates(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class RateSet:
-    """USD per token for each usage component; fees in USD per request. ``None`` means not offered."""
+    """USD per billed unit for each usage component (the unit: ``RATE_UNITS``). ``None``: not offered."""
 
     input: float | None = None
     output: float | None = None
@@ -92,18 +108,36 @@ class RateSet:
         return replace(self, **changes)
 
     def per_million(self) -> dict[str, float]:
-        """Rates in the unit price lists use: USD per million tokens, USD per 1,000 requests for fees."""
+        """The rates set, each in its price-list unit (``RATE_UNITS``): USD per million tokens or
+        characters, per image, per 1,000 requests."""
         out: dict[str, float] = {}
         for name in RATE_NAMES:
             value = getattr(self, name)
             if value is not None:
-                out[name] = value * (1000.0 if name in FEE_NAMES else 1.0 if name in PER_UNIT_NAMES else PER_MILLION)
+                out[name] = value * RATE_UNITS[name].scale
         return out
 
 
 RATE_NAMES = tuple(f.name for f in fields(RateSet) if f.init)
-FEE_NAMES = ("web_search", "web_fetch")
-PER_UNIT_NAMES = ("output_image",)
+# The one table of rate units: the CLI prints these labels, price override files are written
+# in them, and ``per_million`` converts to them. A rate name missing here fails the import
+# (FEE_NAMES below reads every name) and tests/test_rate_units.py.
+RATE_UNITS: dict[str, RateUnit] = {
+    "input": TOKENS,
+    "output": TOKENS,
+    "cache_read": TOKENS,
+    "cache_write_5m": TOKENS,
+    "cache_write_1h": TOKENS,
+    "input_audio": TOKENS,
+    "cache_read_audio": TOKENS,
+    "output_audio": TOKENS,
+    "web_search": REQUESTS,
+    "web_fetch": REQUESTS,
+    "output_image": IMAGES,
+    "input_character": CHARACTERS,
+}
+FEE_NAMES = tuple(n for n in RATE_NAMES if RATE_UNITS[n] is REQUESTS)
+PER_UNIT_NAMES = tuple(n for n in RATE_NAMES if RATE_UNITS[n] is IMAGES)  # priced per item, unscaled
 TOKEN_RATE_NAMES = tuple(n for n in RATE_NAMES if n not in FEE_NAMES)  # what batch discounts scale
 
 
@@ -150,7 +184,8 @@ class Rates:
         # such cost would turn the cumulative cost counter into inf/NaN for good.
         if not isfinite(input_cost + output_cost + read_cost + write_cost + fees + savings):
             return None
-        # positional: a frozen dataclass's keyword __init__ costs twice as much
+        # positional, in Cost's field order: keywords make this call about a third slower.
+        # tests/test_positional_pins.py fails if Cost's fields move or a new one is added.
         return Cost(
             input_cost,
             output_cost,

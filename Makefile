@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # `make CONSTRAINTS= install` resolves without them.
 CONSTRAINTS ?= constraints/test.txt
 # Python sources that ruff checks and formats (mypy checks src only: see [tool.mypy]).
-LINT_PATHS := src tests bench grafana
+LINT_PATHS := src tests bench grafana scripts
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,7 @@ $(OLDEST_STAMP): pyproject.toml
 	$(OLDEST)/bin/python -m pip install --quiet -e ".[test]" "anthropic[bedrock,vertex]==$(OLDEST_ANTHROPIC)" "google-genai==$(OLDEST_GOOGLE_GENAI)"
 	touch $(OLDEST_STAMP)
 
-.PHONY: install test test-unit test-stack test-bench test-oldest test-gc-py312 lint demo
+.PHONY: install test test-unit test-stack test-bench test-oldest test-gc-py312 second-source price-drift lint demo
 install: $(STAMP)
 
 test-oldest: $(OLDEST_STAMP)
@@ -47,8 +47,17 @@ test: lint
 	$(MAKE) test-bench
 	$(MAKE) test-oldest
 
-test-unit: $(STAMP)
+test-unit: $(STAMP) second-source
 	$(BIN)/python -m pytest -q -m "not stack and not bench"
+
+# LiteLLM's price table at the version pinned in the script, for tests/test_second_source.py
+# (downloaded from PyPI once into .cache/, read as data, never imported).
+second-source: $(STAMP)
+	$(BIN)/python scripts/fetch-second-source.py
+
+# What the newest genai-prices release would change: a report, never a failure.
+price-drift: $(STAMP)
+	$(BIN)/python scripts/price-drift.py
 
 test-stack: $(STAMP)
 	$(BIN)/python -m pytest -q -m stack

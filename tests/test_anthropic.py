@@ -15,7 +15,8 @@ import httpx2
 import pytest
 
 import llm_cost_otel
-from conftest import (
+from llm_cost_otel.deferred import settle
+from support import (
     anthropic_client,
     async_anthropic_client,
     json_response,
@@ -25,7 +26,6 @@ from conftest import (
     sse_response,
     stream_events,
 )
-from llm_cost_otel.deferred import settle
 
 HAIKU = "claude-haiku-4-5-20251001"  # $1 in, $5 out, $0.10 read, $1.25 5m write, $2 1h write
 SONNET = "claude-sonnet-4-5-20250929"  # $3/$15, read $0.30, 5m $3.75, 1h $6; >200k: $6/$22.50/$0.60/$7.50/$12

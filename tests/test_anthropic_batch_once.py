@@ -19,8 +19,8 @@ import httpx2
 import pytest
 
 import llm_cost_otel
-from conftest import anthropic_client, async_anthropic_client, json_response, message_json, per_million
 from llm_cost_otel import anthropic as adapter
+from support import anthropic_client, async_anthropic_client, json_response, message_json, per_million
 
 HAIKU = "claude-haiku-4-5-20251001"  # $1 in, $5 out per million tokens
 SONNET = "claude-sonnet-4-5-20250929"  # $3 in, $15 out

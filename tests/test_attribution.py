@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import llm_cost_otel
-from conftest import anthropic_client, async_anthropic_client, json_response, message_json, per_million
+from support import anthropic_client, async_anthropic_client, json_response, message_json, per_million
 
 MSGS = [{"role": "user", "content": "hi"}]
 HAIKU = "claude-haiku-4-5-20251001"

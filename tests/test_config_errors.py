@@ -25,9 +25,9 @@ from typing import Any
 import pytest
 
 import llm_cost_otel
-from conftest import Telemetry as InMemoryOtel
-from conftest import anthropic_client, json_response, message_json
 from llm_cost_otel.pricing import PriceOverrideError
+from support import Telemetry as InMemoryOtel
+from support import anthropic_client, json_response, message_json
 
 BIN = Path(sys.executable).parent
 MSGS = [{"role": "user", "content": "hi"}]

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 import llm_cost_otel
-from conftest import anthropic_client, json_response, message_json
 from llm_cost_otel import telemetry
 from llm_cost_otel.usage import Usage
+from support import anthropic_client, json_response, message_json
 
 HAIKU = "claude-haiku-4-5-20251001"
 MSGS = [{"role": "user", "content": "Hello"}]

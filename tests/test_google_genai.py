@@ -17,8 +17,8 @@ from google import genai
 from google.genai import errors, types
 
 import llm_cost_otel
-from conftest import per_million
 from llm_cost_otel.deferred import settle
+from support import per_million
 
 FLASH_IN, FLASH_AUDIO_IN, FLASH_OUT, FLASH_READ = 0.30, 1.00, 2.50, 0.03  # gemini-2.5-flash
 PRO_IN, PRO_OUT, PRO_LONG_IN, PRO_LONG_OUT = 1.25, 10.0, 2.50, 15.0  # gemini-2.5-pro, >200k prompt

@@ -17,7 +17,7 @@ from google import genai
 from google.genai import types
 
 import llm_cost_otel
-from conftest import per_million
+from support import per_million
 
 CASSETTES = Path(__file__).parent / "cassettes" / "google_genai_interactions"
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import llm_cost_otel
-from conftest import anthropic_client, json_response, message_json
+from support import anthropic_client, json_response, message_json
 
 MSGS = [{"role": "user", "content": "hi"}]
 

@@ -14,8 +14,8 @@ from opentelemetry.sdk.metrics._internal.instrument import Histogram
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 import llm_cost_otel
-from conftest import anthropic_client, json_response, message_json, stream_events
 from llm_cost_otel import telemetry
+from support import anthropic_client, json_response, message_json, stream_events
 
 HAIKU = "claude-haiku-4-5-20251001"
 MSGS = [{"role": "user", "content": "Hello"}]
@@ -69,7 +69,7 @@ def test_the_call_path_records_no_histogram_point_the_collection_records_all(
 
 
 def test_time_to_first_chunk_is_queued_too(otel: Any) -> None:
-    from conftest import sse_response
+    from support import sse_response
 
     client = anthropic_client(lambda r: sse_response(stream_events(model=HAIKU)))
     for _ in client.messages.create(model="claude-haiku-4-5", max_tokens=10, messages=MSGS, stream=True):

@@ -20,11 +20,11 @@ from typing import Any
 import pytest
 
 import llm_cost_otel
-from conftest import anthropic_client, json_response, message_json
 from llm_cost_otel import telemetry
 from llm_cost_otel.pricing import Overrides, PriceBook, PriceOverrideError, RateSet, load_overrides
 from llm_cost_otel.pricing.overrides import MAX_DEPTH, MAX_FILE_BYTES, CustomModel, Discount
 from llm_cost_otel.usage import Usage
+from support import anthropic_client, json_response, message_json
 
 SONNET_45_ID = "claude-sonnet-4-5-20250929"
 WATCHDOG_SECONDS = 10.0

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import llm_cost_otel
-from conftest import anthropic_client, json_response, message_json, sse_response, stream_events
+from support import anthropic_client, json_response, message_json, sse_response, stream_events
 
 MSGS = [{"role": "user", "content": "my secret prompt"}]
 

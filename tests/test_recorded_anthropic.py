@@ -22,8 +22,8 @@ from typing import Any
 import httpx2
 import pytest
 
-from conftest import Telemetry, anthropic_client, async_anthropic_client, per_million
 from llm_cost_otel.deferred import settle
+from support import Telemetry, anthropic_client, async_anthropic_client, per_million
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:The model .* is deprecated:DeprecationWarning"),

@@ -32,9 +32,9 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 
 import llm_cost_otel
-from conftest import Telemetry, per_million
 from llm_cost_otel.deferred import settle
 from llm_cost_otel.pricing import catalog
+from support import Telemetry, per_million
 
 CASSETTES = Path(__file__).parent / "cassettes" / "google_genai"
 

@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import llm_cost_otel
-from conftest import anthropic_client, json_response, message_json, sse_response, stream_events
+from support import anthropic_client, json_response, message_json, sse_response, stream_events
 
 MSGS = [{"role": "user", "content": "hi"}]
 # 100 uncached + 2,000 read + 300 written in; 700 out, 400 of them thinking

@@ -35,12 +35,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import llm_cost_otel
-from conftest import anthropic_client, async_anthropic_client, message_json, per_million, sse_body, stream_events
 from llm_cost_otel.anthropic import usage_from_anthropic
 from llm_cost_otel.counts import UnreadableUsage, count, count_or_zero, has_counts
 from llm_cost_otel.deferred import settle
 from llm_cost_otel.google_genai import usage_from_gemini
 from llm_cost_otel.usage import Usage
+from support import anthropic_client, async_anthropic_client, message_json, per_million, sse_body, stream_events
 
 HAIKU = "claude-haiku-4-5-20251001"  # $1 in, $5 out
 FLASH = "gemini-2.5-flash"  # $0.30 in, $2.50 out

@@ -1,7 +1,7 @@
 """Builders shared by the reliability suite (payloads, clients, failing transports).
 
 Small copies of the builders in ``tests/test_google_genai.py`` (test modules are not
-imported from each other); the Anthropic builders come from ``tests/conftest.py``.
+imported from each other); the Anthropic builders come from ``tests/support.py``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import httpx2
 from google import genai
 from google.genai import types
 
-from conftest import (  # noqa: F401 - re-exported for the suite
+from support import (  # noqa: F401 - re-exported for the suite
     anthropic_client,
     async_anthropic_client,
     json_response,

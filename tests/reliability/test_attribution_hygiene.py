@@ -395,7 +395,7 @@ async def test_a_decorated_async_generator_left_early_leaks_nothing(otel: Any) -
 
 
 def test_an_error_type_echoing_the_credential_is_not_exported(otel: Any) -> None:
-    from conftest import sse_body
+    from support import sse_body
 
     def echo(request: httpx2.Request) -> httpx2.Response:
         key = request.headers.get("authorization", "")

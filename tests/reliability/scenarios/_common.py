@@ -7,14 +7,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/, for conftest's builders
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/, for the builders in support.py
 
 import httpx2
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 
-from conftest import anthropic_client, json_response, message_json, sse_response, stream_events
+from support import anthropic_client, json_response, message_json, sse_response, stream_events
 
 MSGS = [{"role": "user", "content": "hi"}]
 MODEL = "claude-haiku-4-5"

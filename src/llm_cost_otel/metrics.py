@@ -8,6 +8,7 @@ from typing import Any
 from opentelemetry.context import Context
 
 from ._safety import log_once
+from .bounded import BoundedDict
 from .records import Outcome, Request
 from .semconv import ERROR_TYPE, INFERENCE_OPERATIONS, OPERATION, PROVIDER, REQUEST_MODEL, RESPONSE_MODEL
 from .series import NO_DOLLARS, ONE_UNPRICED, Series, dollars, token_counts
@@ -32,7 +33,7 @@ class MetricRecorder:
     # the token histograms' attribute sets on a Series (released: with gen_ai.token.type)
     token_attributes: Any
     tokens_for_inference_only: bool
-    _attr_cache: dict[tuple[Any, ...], dict[str, Any]]
+    _attr_cache: BoundedDict[tuple[Any, ...], dict[str, Any]]
 
     def metric_attributes(
         self,
@@ -51,9 +52,7 @@ class MetricRecorder:
             attrs.update(attribution)
             if error_type:
                 attrs[ERROR_TYPE] = error_type
-            if len(self._attr_cache) > 4096:
-                self._attr_cache.clear()
-            self._attr_cache[key] = attrs
+            self._attr_cache.put(key, attrs)
         return attrs
 
     def record_metrics(

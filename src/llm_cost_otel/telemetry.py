@@ -20,6 +20,7 @@ from . import attribution
 from ._safety import warn_once
 from .active import active, active_tracer, set_active
 from .attribution import Scope
+from .bounded import BoundedDict
 from .metrics import MetricRecorder
 from .records import Outcome, Request
 from .semconv import DURATION_BUCKETS, LATEST, LATEST_OPT_IN, RELEASED, SCOPE_NAME, TOKEN_BUCKETS, GenAiNames
@@ -144,7 +145,8 @@ class Telemetry(SpanWriter, MetricRecorder):
         # call instead of a trip through the metrics SDK per point (the SDK's synchronous
         # counters cost ~10 us a point). Same names, units and cumulative semantics.
         self.totals = totals_for(meter_provider, meter)
-        self._attr_cache: dict[tuple[Any, ...], dict[str, Any]] = {}
+        # attribute sets with an error.type (the rest live on their Series), oldest forgotten first
+        self._attr_cache: BoundedDict[tuple[Any, ...], dict[str, Any]] = BoundedDict(4096)
         self.series = self.totals.series  # the provider's one registry, read directly on the hot path
         self.totals.observe_usage_counters(meter, names)
 

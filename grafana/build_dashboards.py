@@ -33,9 +33,16 @@ UNPRICED = "llm_cost_unpriced_total"
 # (OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental): a name matcher takes either, so
 # one dashboard serves apps on either side of the migration. Inference calls move to
 # gen_ai.client.inference.duration; other operations keep gen_ai.client.operation.duration.
-CALLS = '__name__=~"gen_ai_client_(operation|inference)_duration_seconds_count"'
-DURATION = '__name__=~"gen_ai_client_(operation|inference)_duration_seconds_bucket"'
-TTFC = '__name__=~"gen_ai_client_(operation|inference)_time_to_first_chunk_seconds_bucket"'
+# rate() drops the metric name, so two names with equal labels (one app exporting both: an
+# overflow series, a restart across the switch) would collide: rate_any() tags each first.
+CALLS = ("gen_ai_client_operation_duration_seconds_count", "gen_ai_client_inference_duration_seconds_count")
+DURATION = ("gen_ai_client_operation_duration_seconds_bucket", "gen_ai_client_inference_duration_seconds_bucket")
+TTFC = (
+    "gen_ai_client_operation_time_to_first_chunk_seconds_bucket",
+    "gen_ai_client_inference_time_to_first_chunk_seconds_bucket",
+)
+NAMINGS = ("released", "latest")
+CALLS_SELECTOR = '__name__=~"gen_ai_client_(operation|inference)_duration_seconds_count"'
 # released: one histogram told apart by gen_ai.token.type; newest: one histogram per type
 TOKEN_USAGE = "gen_ai_client_token_usage_bucket"
 TOKEN_HISTOGRAMS = {
@@ -58,13 +65,26 @@ def sel(metric: str, matchers: str, extra: str = "") -> str:
     return f"{metric}{{{inner}}}" if inner else metric
 
 
+def rate_any(names: tuple[str, ...], matchers: str, extra: str = "", window: str = "$__rate_interval") -> str:
+    """The rates of the released and the newest name (``names``, in that order) as one vector,
+    each tagged (``naming``): without the tag, rate() leaves two names with equal labels
+    indistinguishable, and PromQL rejects the vector (or ``or`` drops one). Aggregate it."""
+    return " or ".join(
+        f'label_replace(rate({sel(name, matchers, extra)}[{window}]), "naming", "{tag}", "", "")'
+        for name, tag in zip(names, NAMINGS, strict=True)
+    )
+
+
 def token_rates(matchers: str) -> str:
-    """Per-call token histogram rates by gen_ai.token.type, from either naming."""
+    """Per-call token histogram rates by gen_ai.token.type, from either naming (tagged, as in
+    rate_any: one process can export both)."""
     newest = " or ".join(
-        f'label_replace(rate({sel(name, matchers)}[$__rate_interval]), "gen_ai_token_type", "{kind}", "", "")'
+        f'label_replace(label_replace(rate({sel(name, matchers)}[$__rate_interval]), "gen_ai_token_type", "{kind}", "", ""), "naming", "latest", "", "")'
         for kind, name in TOKEN_HISTOGRAMS.items()
     )
-    return f"rate({sel(TOKEN_USAGE, matchers)}[$__rate_interval]) or {newest}"
+    return (
+        f'label_replace(rate({sel(TOKEN_USAGE, matchers)}[$__rate_interval]), "naming", "released", "", "") or {newest}'
+    )
 
 
 # --- queries --------------------------------------------------------------------------------
@@ -521,7 +541,7 @@ def overview() -> Any:
                 [
                     prom(
                         f"sum by (gen_ai_request_model) (rate({s}[$__rate_interval]))\n/\n"
-                        f"sum by (gen_ai_request_model) (rate({sel(CALLS, BASE, NO_ERROR)}[$__rate_interval]))",
+                        f"sum by (gen_ai_request_model) ({rate_any(CALLS, BASE, NO_ERROR)})",
                         "{{gen_ai_request_model}}",
                     )
                 ],
@@ -770,7 +790,7 @@ def attribution() -> Any:
                 [
                     prom(
                         f"sum by ($dimension) (rate({s}[$__rate_interval]))\n/\n"
-                        f"sum by ($dimension) (rate({sel(CALLS, ATTRIBUTION, NO_ERROR)}[$__rate_interval]))",
+                        f"sum by ($dimension) ({rate_any(CALLS, ATTRIBUTION, NO_ERROR)})",
                         "{{$dimension}}",
                     )
                 ],
@@ -823,18 +843,16 @@ def attribution() -> Any:
 
 
 def performance() -> Any:
-    calls = sel(CALLS, BASE)
-    errors = sel(CALLS, BASE, 'error_type!=""')
-    dur = sel(DURATION, BASE)
-    ttfc = sel(TTFC, BASE)
+    calls = rate_any(CALLS, BASE)
+    errors = rate_any(CALLS, BASE, 'error_type!=""')
+    dur = rate_any(DURATION, BASE)
+    ttfc = rate_any(TTFC, BASE)
     pct = thresholds((None, "green"), (0.05, "orange"), (0.1, "red"))
     stats = [
         (
             6,
             5,
-            stat(
-                "Calls per second", "All calls, failed ones included.", f"sum(rate({calls}[$__rate_interval]))", "reqps"
-            ),
+            stat("Calls per second", "All calls, failed ones included.", f"sum({calls})", "reqps"),
         ),
         (
             6,
@@ -842,7 +860,7 @@ def performance() -> Any:
             stat(
                 "Error ratio",
                 "Share of calls with error.type set.",
-                f"(sum(rate({errors}[$__rate_interval])) or vector(0))\n/\nsum(rate({calls}[$__rate_interval]))",
+                f"(sum({errors}) or vector(0))\n/\nsum({calls})",
                 "percentunit",
                 thresholds=pct,
             ),
@@ -853,7 +871,7 @@ def performance() -> Any:
             stat(
                 "Latency p95",
                 "Whole-call duration (streams: until the last chunk).",
-                f"histogram_quantile(0.95, sum by (le) (rate({dur}[$__rate_interval])))",
+                f"histogram_quantile(0.95, sum by (le) ({dur}))",
                 "s",
             ),
         ),
@@ -863,7 +881,7 @@ def performance() -> Any:
             stat(
                 "Time to first chunk p95",
                 "Streams only.",
-                f"histogram_quantile(0.95, sum by (le) (rate({ttfc}[$__rate_interval])))",
+                f"histogram_quantile(0.95, sum by (le) ({ttfc}))",
                 "s",
             ),
         ),
@@ -875,7 +893,7 @@ def performance() -> Any:
             timeseries(
                 "Call rate by model",
                 "Calls per second by requested model.",
-                [prom(f"sum by (gen_ai_request_model) (rate({calls}[$__rate_interval]))", "{{gen_ai_request_model}}")],
+                [prom(f"sum by (gen_ai_request_model) ({calls})", "{{gen_ai_request_model}}")],
                 "reqps",
                 links=[MODEL_SPANS],
             ),
@@ -888,7 +906,7 @@ def performance() -> Any:
                 "Failed calls per second by error.type (HTTP status or exception class) and provider.",
                 [
                     prom(
-                        f"sum by (gen_ai_provider_name, error_type) (rate({errors}[$__rate_interval]))",
+                        f"sum by (gen_ai_provider_name, error_type) ({errors})",
                         "{{gen_ai_provider_name}} {{error_type}}",
                     )
                 ],
@@ -906,7 +924,7 @@ def performance() -> Any:
                 [
                     dict(
                         prom(
-                            f"histogram_quantile({q}, sum by (le) (rate({dur}[$__rate_interval])))",
+                            f"histogram_quantile({q}, sum by (le) ({dur}))",
                             f"p{round(q * 100)}",
                             ref=ref,
                         ),
@@ -926,7 +944,7 @@ def performance() -> Any:
                 [
                     dict(
                         prom(
-                            f"histogram_quantile(0.95, sum by (le, gen_ai_request_model) (rate({dur}[$__rate_interval])))",
+                            f"histogram_quantile(0.95, sum by (le, gen_ai_request_model) ({dur}))",
                             "{{gen_ai_request_model}}",
                         ),
                         exemplar=True,
@@ -946,7 +964,7 @@ def performance() -> Any:
                 "Streams: from the request to the first chunk.",
                 [
                     prom(
-                        f"histogram_quantile({q}, sum by (le, gen_ai_request_model) (rate({ttfc}[$__rate_interval])))",
+                        f"histogram_quantile({q}, sum by (le, gen_ai_request_model) ({ttfc}))",
                         f"p{round(q * 100)} {{{{gen_ai_request_model}}}}",
                         ref=ref,
                     )
@@ -990,7 +1008,7 @@ def performance() -> Any:
         "LLM performance",
         "Call rate, errors by error.type, latency and time to first chunk by model.",
         layout([stats, rates, latency, streams, traces]),
-        provider_model_vars(CALLS),
+        provider_model_vars(CALLS_SELECTOR),
     )
 
 

@@ -349,3 +349,19 @@ async def test_tap_an_async_iterator_itself_and_close_or_drop_it() -> None:
 def test_kit_is_short() -> None:
     source = Path(kit.__file__).read_text()
     assert len(source.splitlines()) <= 300
+
+
+def test_bounded_dict_copies_and_pickles_with_its_bound() -> None:
+    import copy
+    import pickle
+
+    from llm_cost_otel.bounded import BoundedDict
+
+    original: BoundedDict[str, int] = BoundedDict(2)
+    original.put("a", 1)
+    original.put("b", 2)
+    for clone in (original.copy(), copy.copy(original), copy.deepcopy(original), pickle.loads(pickle.dumps(original))):
+        assert type(clone) is BoundedDict and clone.max_size == 2 and list(clone.items()) == [("a", 1), ("b", 2)]
+        clone.put("c", 3)
+        assert list(clone) == ["b", "c"]
+    assert list(original) == ["a", "b"]

@@ -201,3 +201,77 @@ def test_the_old_switch_says_what_replaced_it(
         "LLM_COST_OTEL_GENAI_METRICS" in r.getMessage() and "OTEL_SEMCONV_STABILITY_OPT_IN" in r.getMessage()
         for r in caplog.records
     )
+
+
+def test_one_naming_per_meter_provider_the_first_decides(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    exported = _instrument(monkeypatch, "gen_ai_latest_experimental")
+    monkeypatch.delenv("OTEL_SEMCONV_STABILITY_OPT_IN")
+    with caplog.at_level(logging.WARNING, logger="llm_cost_otel"):
+        llm_cost_otel.uninstrument()
+        llm_cost_otel.instrument(tracer_provider=exported.tracer_provider, meter_provider=exported.meter_provider)
+    assert any("keeping the newest" in r.getMessage() for r in caplog.records)
+    _one_call()
+    metrics = exported.metrics()
+    # one naming only: a call counted under both would be counted twice by the dashboards
+    assert "gen_ai.client.inference.duration" in metrics
+    assert "gen_ai.client.operation.duration" not in metrics and "gen_ai.client.token.usage" not in metrics
+    (span,) = exported.spans.get_finished_spans()
+    assert span.attributes["gen_ai.usage.cache_write.input_tokens"] == 300
+
+
+def test_overflow_keeps_other_operations_out_of_the_inference_usage_counters(monkeypatch: pytest.MonkeyPatch) -> None:
+    from google import genai
+    from google.genai import types
+
+    monkeypatch.setenv("LLM_COST_OTEL_METRIC_CARDINALITY_LIMIT", "1")
+    exported = _instrument(monkeypatch, "gen_ai_latest_experimental")
+    _one_call()  # the one series under the limit
+    body = {"embeddings": [{"values": [0.1]}], "usageMetadata": {"promptTokenCount": 40}}
+    client = genai.Client(
+        api_key="AIza-test",
+        http_options=types.HttpOptions(
+            base_url="https://generativelanguage.googleapis.com/",
+            client_args={"transport": httpx2.MockTransport(lambda r: httpx2.Response(200, json=body))},
+        ),
+    )
+    client.models.embed_content(model="gemini-embedding-001", contents=["a"])  # overflows
+    client2 = anthropic_client(lambda r: json_response(message_json(model="claude-sonnet-4-5", usage=USAGE)))
+    client2.messages.create(model="claude-sonnet-4-5", max_tokens=10, messages=MSGS)  # overflows too
+    metrics = exported.metrics()
+    inputs = {p.attributes.get("otel.metric.overflow", False): p.value for p in metrics[INPUT_COUNTER]}
+    assert inputs == {False: 2400, True: 2400}  # the embeddings' 40 tokens are in neither
+    assert sum(p.value for p in metrics["llm_cost.tokens"]) == 2 * 3100 + 40
+
+
+def test_failed_calls_past_the_limit_stay_in_the_overflow_series(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLM_COST_OTEL_METRIC_CARDINALITY_LIMIT", "1")
+    exported = _instrument(monkeypatch, None)
+    _one_call()
+    failing = anthropic_client(lambda r: httpx2.Response(500, json={"type": "error", "error": {"type": "api_error"}}))
+    for n in range(5):
+        with pytest.raises(Exception):  # noqa: B017 - the SDK's own error class
+            failing.messages.create(model=f"tenant-model-{n}", max_tokens=10, messages=MSGS)
+    points = exported.metrics()["gen_ai.client.operation.duration"]
+    failed = [p for p in points if "error.type" in p.attributes]
+    assert [dict(p.attributes) for p in failed] == [{"otel.metric.overflow": True, "error.type": "500"}]
+    assert failed[0].count == 5
+
+
+def test_latest_token_histograms_carry_the_error_type(monkeypatch: pytest.MonkeyPatch) -> None:
+    exported = _instrument(monkeypatch, "gen_ai_latest_experimental")
+    events = stream_events(start_usage={"input_tokens": 100, "output_tokens": 1})
+    events = [e for e in events if e["type"] not in ("message_delta", "message_stop")]
+    events.append({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
+    client = anthropic_client(lambda r: sse_response(events))
+    with pytest.raises(Exception), client.messages.stream(model="claude-haiku-4-5", max_tokens=10, messages=MSGS) as s:  # noqa: B017
+        s.until_done()
+    metrics = exported.metrics()
+    (duration,) = metrics["gen_ai.client.inference.duration"]
+    (tokens,) = metrics["gen_ai.client.inference.operation.input_tokens"]
+    assert duration.attributes["error.type"] == "overloaded_error"
+    assert tokens.attributes == duration.attributes
+
+
+INPUT_COUNTER = "gen_ai.client.inference.usage.input_tokens"

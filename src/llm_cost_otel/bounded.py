@@ -30,6 +30,15 @@ class BoundedDict(OrderedDict[K, V]):
         super().__init__()
         self.max_size = max_size
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # copy and pickle rebuild through the constructor: give it the bound
+        return (type(self), (self.max_size,), None, None, iter(self.items()))
+
+    def copy(self) -> BoundedDict[K, V]:
+        new: BoundedDict[K, V] = type(self)(self.max_size)
+        new.update(self)
+        return new
+
     def put(self, key: K, value: V) -> None:
         self[key] = value
         if len(self) > self.max_size:

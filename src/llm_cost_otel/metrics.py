@@ -10,7 +10,7 @@ from opentelemetry.context import Context
 from ._safety import log_once
 from .bounded import BoundedDict
 from .records import Outcome, Request
-from .semconv import ERROR_TYPE, INFERENCE_OPERATIONS, OPERATION, PROVIDER, REQUEST_MODEL, RESPONSE_MODEL
+from .semconv import ERROR_TYPE, INFERENCE_OPERATIONS, OPERATION, OVERFLOW, PROVIDER, REQUEST_MODEL, RESPONSE_MODEL
 from .series import NO_DOLLARS, ONE_UNPRICED, Series, dollars, token_counts
 from .totals import Totals
 from .usage import Cost
@@ -30,8 +30,10 @@ class MetricRecorder:
     input_tokens: Any
     output_tokens: Any
     time_to_first_chunk: Any
-    # the token histograms' attribute sets on a Series (released: with gen_ai.token.type)
-    token_attributes: Any
+    # the released token histogram's attribute sets on a Series (with gen_ai.token.type)
+    token_types: Any
+    # latest conventions: one histogram per token direction, inference operations only
+    token_histograms_split: bool
     tokens_for_inference_only: bool
     _attr_cache: BoundedDict[tuple[Any, ...], dict[str, Any]]
 
@@ -77,7 +79,10 @@ class MetricRecorder:
             attrs = series.base
             if outcome.error is not None or outcome.error_type:
                 error_type = outcome.error_type or type(outcome.error).__qualname__
-                attrs = self.metric_attributes(request, outcome.response_model, attribution, error_type)
+                if OVERFLOW in attrs:  # past the cardinality limit failures stay in the overflow series too
+                    attrs = {**attrs, ERROR_TYPE: error_type}
+                else:
+                    attrs = self.metric_attributes(request, outcome.response_model, attribution, error_type)
             inference = request.operation in INFERENCE_OPERATIONS
             if not inference and self.tokens_for_inference_only:
                 input_tokens = output_tokens = 0
@@ -114,7 +119,9 @@ class MetricRecorder:
                 log_once("histogram.record")
         try:
             if input_tokens or output_tokens:
-                input_attrs, output_attrs = self.token_attributes(series)
+                # released: told apart by gen_ai.token.type; latest: one histogram each, and
+                # like the duration they carry error.type
+                input_attrs, output_attrs = (attrs, attrs) if self.token_histograms_split else self.token_types(series)
                 if input_tokens:
                     self.input_tokens.record(input_tokens, input_attrs)
                 if output_tokens:
@@ -127,11 +134,18 @@ class MetricRecorder:
         series = self.series.get(key)
         if series is None:
             series = self.totals.new_series(
-                key, lambda: self.metric_attributes(request, response_model, attribution, None)
+                key,
+                lambda: self.metric_attributes(request, response_model, attribution, None),
+                request.operation in INFERENCE_OPERATIONS,
             )
         return series
 
     def record_first_chunk(
         self, request: Request, attribution: tuple[tuple[str, Any], ...], seconds: float, context: Context | None = None
     ) -> None:
+        """Streams of generated content only: not a batch's results download, and under the
+        latest conventions (whose metric is gen_ai.client.inference.*) inference operations only."""
+        operation = request.operation
+        if operation == "batch_results" or (self.tokens_for_inference_only and operation not in INFERENCE_OPERATIONS):
+            return
         self.totals.record(self.time_to_first_chunk, seconds, self._series(request, None, attribution).base, context)

@@ -47,7 +47,6 @@ __all__ = [
 
 
 _TOKEN_TYPE_SETS = attrgetter("token_input", "token_output")
-_BASE_TWICE = attrgetter("base", "base")
 
 
 def genai_names() -> GenAiNames:
@@ -102,7 +101,12 @@ class Telemetry(SpanWriter, MetricRecorder):
         self.metric_keys = attribution.allowlist(metric_attributes, "LLM_COST_OTEL_METRIC_ATTRIBUTES")
         self.baggage_keys = attribution.allowlist(baggage_attributes, "LLM_COST_OTEL_BAGGAGE_ATTRIBUTES")
         self.capture_content = capture_content_enabled()
-        names = self.genai_names = genai_names()
+        # Counters are summed in-process and observed at collection time: a few list adds per
+        # call instead of a trip through the metrics SDK per point (the SDK's synchronous
+        # counters cost ~10 us a point). Same names, units and cumulative semantics.
+        self.totals = totals_for(meter_provider, meter)
+        # one naming per meter provider: the first instrument() on it decides
+        names = self.genai_names = self.totals.settle_naming(genai_names())
         self.cache_write_attribute = names.cache_write_tokens
         self.duration = meter.create_histogram(
             names.operation_duration,
@@ -132,19 +136,14 @@ class Telemetry(SpanWriter, MetricRecorder):
                 description="Output tokens per operation",
                 explicit_bucket_boundaries_advisory=list(TOKEN_BUCKETS),
             )
-        # released: one histogram told apart by gen_ai.token.type; latest: one histogram each
-        self.token_attributes = _BASE_TWICE if names.latest else _TOKEN_TYPE_SETS
-        self.tokens_for_inference_only = names.latest
+        self.token_types = _TOKEN_TYPE_SETS
+        self.token_histograms_split = self.tokens_for_inference_only = names.latest
         self.time_to_first_chunk = meter.create_histogram(
             names.time_to_first_chunk,
             unit="s",
             description="Time to receive the first chunk of a streamed response",
             explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
         )
-        # Counters are summed in-process and observed at collection time: a few list adds per
-        # call instead of a trip through the metrics SDK per point (the SDK's synchronous
-        # counters cost ~10 us a point). Same names, units and cumulative semantics.
-        self.totals = totals_for(meter_provider, meter)
         # attribute sets with an error.type (the rest live on their Series), oldest forgotten first
         self._attr_cache: BoundedDict[tuple[Any, ...], dict[str, Any]] = BoundedDict(4096)
         self.series = self.totals.series  # the provider's one registry, read directly on the hot path

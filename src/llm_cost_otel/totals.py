@@ -64,8 +64,11 @@ class Totals:
         self.lock = threading.Lock()
         self.cardinality_limit = cardinality_limit or _cardinality_limit()
         self.series: dict[tuple[Any, ...], Series] = {}
-        # made up front: two threads creating it at once would orphan one's sums
+        # made up front: two threads creating one at once would orphan one's sums. Two: the
+        # conventions' inference usage counters must not count other operations' overflow.
         self._overflow = Series({OVERFLOW: True})
+        self._overflow_other = Series({OVERFLOW: True})
+        self.naming: GenAiNames | None = None
         self._overflowed = False
         self._spill: deque[tuple[list[float], tuple[float, ...]]] = deque()
         self._pending: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
@@ -78,7 +81,25 @@ class Totals:
         # the parent's lock may have been held by a thread that does not exist here
         self.lock = threading.Lock()
 
-    def new_series(self, key: tuple[Any, ...], attributes: Callable[[], dict[str, Any]]) -> Series:
+    def settle_naming(self, wanted: GenAiNames) -> GenAiNames:
+        """The conventions' naming of this provider's metrics: the first one asked for. A later
+        instrument() asking for the other keeps it (two namings in one process would count its
+        calls under both), with a warning."""
+        with self.lock:
+            if self.naming is None:
+                self.naming = wanted
+        if self.naming is not wanted:
+            warn_once(
+                "semconv-naming-switch",
+                "llm-cost-otel: OTEL_SEMCONV_STABILITY_OPT_IN changed after metrics were set up on this meter "
+                "provider; keeping the %s GenAI names it started with",
+                "newest" if self.naming.latest else "released",
+            )
+        return self.naming
+
+    def new_series(
+        self, key: tuple[Any, ...], attributes: Callable[[], dict[str, Any]], inference: bool = True
+    ) -> Series:
         """The series for ``key``, created (``attributes()`` builds its base attribute set)
         while under the cardinality limit, else the overflow series."""
         series = self.series.get(key)
@@ -88,13 +109,13 @@ class Totals:
             if not self._overflowed:
                 self._overflowed = True
                 warn_once(
-                    "metric-cardinality",
+                    f"metric-cardinality:{id(self)}",  # once per meter provider
                     "llm-cost-otel: more than %d metric series; further attribute sets are counted in one "
                     "series with otel.metric.overflow=true (raise LLM_COST_OTEL_METRIC_CARDINALITY_LIMIT or "
                     "allow fewer attribution keys onto metrics)",
                     self.cardinality_limit,
                 )
-            return self._overflow
+            return self._overflow if inference else self._overflow_other
         # dict.setdefault is atomic: two threads creating the same series keep one
         return self.series.setdefault(key, Series(attributes()))
 
@@ -172,7 +193,7 @@ class Totals:
         self.fold()
 
     def all_series(self) -> tuple[Series, ...]:
-        return (*self.series.values(), self._overflow)
+        return (*self.series.values(), self._overflow, self._overflow_other)
 
     def callback(self, metric: str) -> Callable[[CallbackOptions], Iterable[Observation]]:
         slots = tuple(i for i, (name, _, _) in enumerate(COUNTER_SLOTS) if name == metric)
@@ -200,7 +221,7 @@ class Totals:
             items = []
             for s in self.all_series():
                 operation = s.base.get(OPERATION)
-                if operation is not None and operation not in INFERENCE_OPERATIONS:
+                if s is self._overflow_other or (operation is not None and operation not in INFERENCE_OPERATIONS):
                     continue
                 value = sum(s.sums[i] for i in slots)
                 if value:

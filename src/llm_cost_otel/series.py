@@ -3,9 +3,13 @@ model, attribution) keeps, and the order a call's amounts arrive in."""
 
 from __future__ import annotations
 
+import os
 from operator import attrgetter
 from typing import Any
 
+from opentelemetry.metrics import Observation
+
+from ._safety import warn_once
 from .semconv import (
     COMPONENT,
     COST_COMPONENT_ATTRS,
@@ -56,3 +60,39 @@ class Series:
         self.token_output = {**base, TOKEN_TYPE: "output"}
         self.attributes = tuple({**base, key: value} if key else base for _, key, value in COUNTER_SLOTS)
         self.sums: list[float] = [0] * len(COUNTER_SLOTS)
+
+
+# A series makes up to 5 attribute sets per metric (the cost components): 400 keeps each
+# metric within the OpenTelemetry SDK's default limit of 2,000, so our overflow series
+# (which keeps the token types and components apart) is reached before the SDK's.
+DEFAULT_CARDINALITY_LIMIT = 400
+
+
+def merged_observations(items: list[tuple[dict[str, Any], float]]) -> list[Observation]:
+    """One observation per attribute set (several series can share one: the overflow series)."""
+    merged: dict[tuple[tuple[str, Any], ...], list[Any]] = {}
+    for attrs, value in items:
+        k = tuple(sorted(attrs.items()))
+        if k in merged:
+            merged[k][1] += value
+        else:
+            merged[k] = [attrs, value]
+    return [Observation(value, attrs) for attrs, value in merged.values()]
+
+
+def cardinality_limit_from_env() -> int:
+    raw = os.environ.get("LLM_COST_OTEL_METRIC_CARDINALITY_LIMIT", "").strip()
+    if raw:
+        try:
+            value = int(raw)
+            if value > 0:
+                return value
+        except ValueError:
+            pass
+        warn_once(
+            "cardinality-limit-env",
+            "llm-cost-otel: LLM_COST_OTEL_METRIC_CARDINALITY_LIMIT=%r is not a positive integer; using %d",
+            raw,
+            DEFAULT_CARDINALITY_LIMIT,
+        )
+    return DEFAULT_CARDINALITY_LIMIT

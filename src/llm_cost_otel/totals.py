@@ -3,7 +3,6 @@ registry that owns every metric series, bounded, and never waited on by a reques
 
 from __future__ import annotations
 
-import os
 import threading
 import weakref
 from collections import deque
@@ -27,7 +26,13 @@ from .semconv import (
     UNPRICED_METRIC,
     GenAiNames,
 )
-from .series import COUNTER_SLOTS, Series
+from .series import (
+    COUNTER_SLOTS,
+    DEFAULT_CARDINALITY_LIMIT,
+    Series,
+    cardinality_limit_from_env,
+    merged_observations,
+)
 
 
 class Totals:
@@ -55,14 +60,11 @@ class Totals:
 
     MAX_PENDING = 4096
     MAX_QUEUED = 65536
-    # A series makes up to 5 attribute sets per metric (the cost components): 400 keeps each
-    # metric within the OpenTelemetry SDK's default limit of 2,000, so our overflow series
-    # (which keeps the token types and components apart) is reached before the SDK's.
-    DEFAULT_CARDINALITY_LIMIT = 400
+    DEFAULT_CARDINALITY_LIMIT = DEFAULT_CARDINALITY_LIMIT  # see series.py
 
     def __init__(self, cardinality_limit: int | None = None) -> None:
         self.lock = threading.Lock()
-        self.cardinality_limit = cardinality_limit or _cardinality_limit()
+        self.cardinality_limit = cardinality_limit or cardinality_limit_from_env()
         self.series: dict[tuple[Any, ...], Series] = {}
         # made up front: two threads creating one at once would orphan one's sums. Two: the
         # conventions' inference usage counters must not count other operations' overflow.
@@ -202,7 +204,7 @@ class Totals:
             self._catch_up()
             # reading a list item is atomic: no lock needed to read the sums
             items = [(s.attributes[i], s.sums[i]) for s in self.all_series() for i in slots if s.sums[i]]
-            return _merged(items)
+            return merged_observations(items)
 
         return observe
 
@@ -226,7 +228,7 @@ class Totals:
                 value = sum(s.sums[i] for i in slots)
                 if value:
                     items.append(({**s.base, TOKEN_MODALITY: "unknown"}, value))
-            return _merged(items)
+            return merged_observations(items)
 
         return observe
 
@@ -248,36 +250,6 @@ class Totals:
         deferred.settle()
         self.drain()
         self.fold()
-
-
-def _merged(items: list[tuple[dict[str, Any], float]]) -> list[Observation]:
-    """One observation per attribute set (several series can share one: the overflow series)."""
-    merged: dict[tuple[tuple[str, Any], ...], list[Any]] = {}
-    for attrs, value in items:
-        k = tuple(sorted(attrs.items()))
-        if k in merged:
-            merged[k][1] += value
-        else:
-            merged[k] = [attrs, value]
-    return [Observation(value, attrs) for attrs, value in merged.values()]
-
-
-def _cardinality_limit() -> int:
-    raw = os.environ.get("LLM_COST_OTEL_METRIC_CARDINALITY_LIMIT", "").strip()
-    if raw:
-        try:
-            value = int(raw)
-            if value > 0:
-                return value
-        except ValueError:
-            pass
-        warn_once(
-            "cardinality-limit-env",
-            "llm-cost-otel: LLM_COST_OTEL_METRIC_CARDINALITY_LIMIT=%r is not a positive integer; using %d",
-            raw,
-            Totals.DEFAULT_CARDINALITY_LIMIT,
-        )
-    return Totals.DEFAULT_CARDINALITY_LIMIT
 
 
 def drain_pending() -> None:

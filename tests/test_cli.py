@@ -560,3 +560,36 @@ def test_demo_runs_with_one_seed_send_the_same_calls() -> None:
     assert calls_a == calls_b
     assert total_b == pytest.approx(total_a, rel=0.005)
     assert calls_other != calls_a
+
+
+@pytest.mark.parametrize(
+    ("model", "provider"),
+    [
+        ("gemini-2.5-pro", "gcp.gemini"),
+        ("imagen-3.0-generate-001", "gcp.gemini"),
+        ("claude-sonnet-4-6", "anthropic"),
+        ("claude-sonnet-4-5@20250929", "gcp.vertex_ai"),
+        ("global.anthropic.claude-sonnet-4-5-20250929-v1:0", "aws.bedrock"),
+        ("anthropic.claude-haiku-4-5-20251001-v1:0", "aws.bedrock"),
+        ("us.anthropic.claude-opus-4-6-v1", "aws.bedrock"),
+    ],
+)
+def test_provider_is_inferred_from_the_model_name(
+    capsys: pytest.CaptureFixture[str], model: str, provider: str
+) -> None:
+    code, out, _ = run(capsys, "prices", model)
+    assert code == 0
+    assert f"provider: {provider} (inferred from the model name" in out
+    assert f"model:    {model} ({provider}" in out
+
+
+def test_scope_and_geo_change_the_rates(capsys: pytest.CaptureFixture[str]) -> None:
+    # Bedrock Sonnet 4.5: global $3 / $15, a geography or one Region $3.30 / $16.50; the
+    # geography comes from the model id's prefix unless --scope says otherwise
+    _, out, _ = run(capsys, "prices", "us.anthropic.claude-sonnet-4-5-20250929-v1:0")
+    assert "scope us" in out and re.search(r"input\s+3\.3000 ", out)
+    _, out, _ = run(capsys, "prices", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", "--scope", "global")
+    assert "scope global" in out and re.search(r"input\s+3\.0000 ", out)
+    # Claude API Opus 4.6 with inference_geo us: x1.1 ($5.50 / $27.50)
+    _, out, _ = run(capsys, "prices", "claude-opus-4-6", "--geo", "us")
+    assert re.search(r"output\s+27\.5000 ", out) and "inference_geo us" in out

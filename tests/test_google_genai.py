@@ -564,3 +564,16 @@ def test_server_address_and_port_follow_the_base_url(otel: Any) -> None:
         ("generativelanguage.googleapis.com", 443),
         ("127.0.0.1", 8124),
     ]
+
+
+@pytest.mark.parametrize(
+    ("model", "billed"),
+    [("gemini-2.5-flash", 1), ("gemini-3-pro-preview", 3), ("gemini-3.5-flash", 3), ("gemini-4-hydrogen", 3)],
+)
+def test_grounding_is_billed_per_prompt_before_gemini_3_and_per_query_after(otel: Any, model: str, billed: int) -> None:
+    body = response_json(model=model)
+    body["candidates"][0]["groundingMetadata"] = {"webSearchQueries": ["a", "b", "c"]}
+    client = gemini_client(lambda r: httpx2.Response(200, json=body))  # kept: its __del__ closes it
+    client.models.generate_content(model=model, contents="q")
+    (span,) = otel.spans("generate_content")
+    assert span.attributes["llm_cost.requests.web_search"] == billed

@@ -339,7 +339,9 @@ def test_vertex_1h_correction_not_before_its_date(book: PriceBook) -> None:
     assert rates is not None
     assert rates.base.cache_write_1h is None
     assert "cache_write_1h" not in rates.origins
-    assert rates.source == "catalog"
+    # the day's other Vertex AI correction (web search at $10 / 1,000) is there; the 1h one is not
+    assert not any("claude-1h-cache-write" in note for note in rates.notes)
+    assert rates.origins["web_search"] == "correction"
     on = book.rates("gcp.vertex_ai", VERTEX_SONNET_4, when=date(2025, 5, 22))
     assert on is not None and on.base.per_million()["cache_write_1h"] == pytest.approx(6.0)
 

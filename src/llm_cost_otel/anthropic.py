@@ -33,6 +33,7 @@ from .calls import BatchResults, Call
 from .cost_lookup import remember
 from .counts import UnreadableUsage, count, has_counts
 from .kit import BoundedDict, CostInstrumentor, observing, server_of, tap, traced
+from .pricing.dimensions import bedrock_scope, vertex_scope
 from .records import Outcome, Request
 from .usage import Usage
 
@@ -115,6 +116,7 @@ def _outcome_from_message(message: Any) -> Outcome:
         response_id=getattr(message, "id", None),
         finish_reasons=(stop,) if isinstance(stop, str) else None,
         service_tier=getattr(usage, "service_tier", None) if usage is not None else None,
+        inference_geo=getattr(usage, "inference_geo", None) if usage is not None else None,
         output_messages=lambda: _output_messages(message),
     )
     if usage is not None:
@@ -182,6 +184,7 @@ class _MessageStreamWatcher(streams.Watcher):
             response_id=self.response_id,
             finish_reasons=(self.stop_reason,) if self.stop_reason else None,
             service_tier=getattr(self.start_usage, "service_tier", None),
+            inference_geo=getattr(self.start_usage, "inference_geo", None),
             output_messages=output,
         )
         if self.start_usage is not None or self.delta_usage is not None:
@@ -314,18 +317,35 @@ def _plan(client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request
     # the intersection runs in C: only the parameters the request sets are looked at
     params = {k: body[k] for k in _PARAMS.intersection(body) if isinstance(body[k], _PARAM_TYPES)}
     messages = body.get("messages")
+    if not isinstance(model, str):
+        model = ""
+    scope = None
+    if provider != "anthropic":  # where a cloud runs the request changes its price
+        scope = _price_scope(client, provider, model)
     return Request(
         provider=provider,
         operation="chat",
-        model=model if isinstance(model, str) else "",
+        model=model,
         server_address=address,
         server_port=port,
         params=params,
         stream=bool(stream),
         input_messages=messages if isinstance(messages, _SEQUENCES) else None,
         price_tier="fast" if body.get("speed") == "fast" else None,
+        price_scope=scope,
         system=body.get("system") if isinstance(body.get("system"), _SYSTEM_TYPES) else None,
     )
+
+
+def _price_scope(client: Any, provider: str, model: str) -> str | None:
+    """Bedrock: the model id's geography prefix (``global.``, ``us.``, ...; an application
+    inference profile ARN says nothing: None, for the price override file to map). Vertex AI:
+    the client's location (``global``, the ``us``/``eu`` multi-regions, or one region)."""
+    if provider == "aws.bedrock":
+        return bedrock_scope(model)
+    if provider == "gcp.vertex_ai":
+        return vertex_scope(getattr(client, "region", None))
+    return None
 
 
 def _error_type(exc: BaseException) -> str:
@@ -574,6 +594,7 @@ def _outcome_from_body(content: bytes) -> Outcome:
         )
         if isinstance(usage, dict):
             _read_usage(usage, outcome)
+            outcome.inference_geo = usage.get("inference_geo")
         return outcome
     # server-sent events: message_start then cumulative message_delta usage
     merged: dict[str, Any] = {}
@@ -599,6 +620,7 @@ def _outcome_from_body(content: bytes) -> Outcome:
     )
     if merged:
         _read_usage(merged, outcome)
+        outcome.inference_geo = merged.get("inference_geo")
     return outcome
 
 

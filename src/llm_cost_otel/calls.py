@@ -172,13 +172,28 @@ class Call:
         assert outcome.usage is not None
         cost = self.telemetry.prices.cost
         tier = outcome.price_tier or request.price_tier
-        # the model that answered first (a dated snapshot), then the one asked for
-        for model in (outcome.response_model, request.model):
+        scope = request.price_scope
+        geo = outcome.inference_geo
+        # the model that answered first (a dated snapshot), then the one asked for; ``scope``
+        # prices where it ran (Bedrock answers with the bare id, whatever the prefix asked for)
+        models: tuple[str | None, str | None] = (outcome.response_model, request.model)
+        if scope is None and request.provider == "aws.bedrock":  # e.g. an application profile ARN:
+            models = (request.model, outcome.response_model)  # its alias first, else in-Region
+        for model in models:
             if model:
                 found = cost(
-                    request.provider, model, outcome.usage, batch=request.batch, timestamp=self.timestamp, tier=tier
+                    request.provider,
+                    model,
+                    outcome.usage,
+                    batch=request.batch,
+                    timestamp=self.timestamp,
+                    tier=tier,
+                    scope=scope,
+                    geo=geo,
                 )
                 if found is not None:
+                    if models[0] is request.model and model is not request.model:
+                        _warn_unscoped(request.model)
                     return found
         if self.telemetry.prices.error is not None:
             return None  # the price file is broken: that error was reported, not a missing model
@@ -190,6 +205,15 @@ class Call:
             request.provider,
         )
         return None
+
+
+def _warn_unscoped(model: str) -> None:
+    warn_once(
+        f"bedrock-scope:{model}",
+        "llm-cost-otel: Bedrock model %r does not say where it runs (global, a geography or one Region) "
+        "and the price override file does not map it (aliases): priced at in-Region rates",
+        model,
+    )
 
 
 class BatchResults:

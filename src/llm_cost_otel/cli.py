@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from .pricing import PriceBook, PriceOverrideError
+from .pricing.dimensions import GEOS, SCOPES, bedrock_scope
 from .pricing.rates import RATE_UNITS
 from .providers import PRICE_PROVIDERS
 from .version import __version__
@@ -23,21 +24,61 @@ def _provider(text: str) -> str:
     return text
 
 
+def infer_provider(model: str) -> str | None:
+    """The provider a model id names, for ``prices`` without ``--provider``: Bedrock ids
+    (``anthropic.``, ``global.anthropic.``, ``us.anthropic.``, ARNs), Vertex AI's
+    ``claude-x@date``, ``claude-*`` (the Claude API), ``gemini-*`` / ``imagen-*`` (the Gemini
+    Developer API); None when it says nothing."""
+    name = model.strip().lower()
+    if name.startswith("arn:aws") or "anthropic." in name:
+        return "aws.bedrock"
+    if "claude" in name:
+        return "gcp.vertex_ai" if "@" in name else "anthropic"
+    if name.startswith(("gemini-", "imagen-", "text-embedding-", "models/")):
+        return "gcp.gemini"
+    return None
+
+
 def _prices(args: argparse.Namespace) -> int:
     try:
         book = PriceBook.from_config(args.prices)
     except PriceOverrideError as exc:
         print(f"llm-cost-otel prices: error: {exc}", file=sys.stderr)
         return 2
-    rates = book.explain(args.provider, args.model, batch=args.batch, when=args.date, tier=args.tier)
+    provider = args.provider
+    inferred = None
+    if provider is None:
+        provider = infer_provider(args.model)
+        inferred = "inferred from the model name" if provider else "the default: the model name does not say"
+        provider = provider or "anthropic"
+    scope = args.scope
+    if scope is None and provider == "aws.bedrock":
+        scope = bedrock_scope(args.model)  # as the adapter reads it from the model id
+    rates = book.explain(
+        provider, args.model, batch=args.batch, when=args.date, tier=args.tier, scope=scope, geo=args.geo
+    )
+    how = f"provider: {provider} ({inferred}; pass --provider to choose)" if inferred else None
     if rates is None:
         print(
-            f"{args.model} ({args.provider}): no price known. Calls will be recorded as unpriced "
+            f"{args.model} ({provider}): no price known. Calls will be recorded as unpriced "
             "(llm_cost.price.source=unpriced), never as $0. Add it to a price override file.",
         )
+        if how:
+            print(how)
         return 1
-    extras = (", batch" if args.batch else "") + (f", {args.tier}" if args.tier else "")
-    print(f"model:    {args.model} ({args.provider}{extras})")
+    extras = "".join(
+        f", {label}{value}"
+        for label, value in (
+            ("", "batch" if args.batch else None),
+            ("", args.tier),
+            ("scope ", scope),
+            ("geo ", args.geo),
+        )
+        if value
+    )
+    print(f"model:    {args.model} ({provider}{extras})")
+    if how:
+        print(how)
     print(f"matched:  {rates.model}")
     print(f"source:   {rates.source}")
     print(f"version:  {rates.version}")
@@ -80,13 +121,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     prices.add_argument(
         "--provider",
         type=_provider,
-        default="anthropic",
-        help=f"one of {', '.join(PRICE_PROVIDERS)} (default anthropic)",
+        help=f"one of {', '.join(PRICE_PROVIDERS)} (default: inferred from the model name)",
     )
     prices.add_argument("--batch", action="store_true", help="show batch rates")
     prices.add_argument(
         "--tier", choices=("flex", "priority", "fast"), help="price tier: Gemini flex/priority, Claude fast mode"
     )
+    prices.add_argument(
+        "--scope",
+        choices=SCOPES,
+        help="where the request runs: global, a geography or regional (Bedrock: default from the "
+        "model id's prefix; Vertex AI: the client's location)",
+    )
+    prices.add_argument("--geo", choices=GEOS, help="Anthropic inference_geo the response reports")
     prices.add_argument("--date", type=_iso_date, help="price date, YYYY-MM-DD (default today)")
     prices.add_argument("--prices", help="price override file (default $LLM_COST_OTEL_PRICES)")
     prices.set_defaults(func=_prices)

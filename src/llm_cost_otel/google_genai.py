@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import re
 import weakref
 from collections.abc import Callable, Collection
 from typing import Any
@@ -127,8 +128,12 @@ def usage_from_gemini(metadata: Any, web_searches: int = 0) -> Usage:
     )
 
 
+_GEMINI_MAJOR = re.compile(r"gemini-(\d+)")
+
+
 def _web_searches(candidates: Any, model: str) -> int:
-    """Grounding with Google Search: Gemini 2.x bills per grounded prompt, Gemini 3 per query."""
+    """Grounding with Google Search: Gemini 2.x bills per grounded prompt, Gemini 3 and later
+    per search query."""
     queries = 0
     for candidate in candidates or ():
         grounding = _get(candidate, "grounding_metadata")
@@ -136,7 +141,8 @@ def _web_searches(candidates: Any, model: str) -> int:
             queries += len(_get(grounding, "web_search_queries") or ())
     if not queries:
         return 0
-    return queries if "gemini-3" in model else 1
+    major = _GEMINI_MAJOR.search(model)
+    return queries if major is not None and int(major.group(1)) >= 3 else 1
 
 
 def _finish_reasons(candidates: Any) -> tuple[str, ...] | None:

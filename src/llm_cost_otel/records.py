@@ -27,6 +27,11 @@ class Request:
     system: Any = None
     price_tier: str | None = None
     """A request option that changes the price: Gemini ``flex``/``priority``, Claude ``fast``."""
+    price_scope: str | None = None
+    """Where the request runs, when that changes the price: ``global``, a geography (``us``,
+    ``eu``, ``apac``, ``jp``, ``au``, ``us-gov``) or ``regional``. Bedrock: the model id's prefix
+    (None for an application inference profile ARN: map it in the price override file);
+    Vertex AI: the client's location."""
 
 
 @dataclass(slots=True)
@@ -47,6 +52,8 @@ class Outcome:
     """Extra span attributes (names from this module) an adapter learned."""
     price_tier: str | None = None
     """The price tier the response says was used (overrides the request's)."""
+    inference_geo: str | None = None
+    """Where Anthropic says inference ran (``usage.inference_geo``: ``us`` costs 1.1x on some models)."""
     usage_unknown: bool = False
     """The request was billed but its usage could not be read (counted as unpriced, never $0)."""
 
@@ -70,6 +77,8 @@ def sanitize(outcome: Outcome) -> None:
         outcome.response_model = None
     if outcome.response_id is not None and not isinstance(outcome.response_id, str):
         outcome.response_id = None
+    if outcome.inference_geo is not None and not isinstance(outcome.inference_geo, str):
+        outcome.inference_geo = None
     usage = outcome.usage
     # the sum of every count (tokens, characters, images, requests) stays far below this
     # for any real request, and is read in one C call

@@ -77,6 +77,10 @@ USAGE_DETAIL_ATTRS = {
 BATCH = "llm_cost.batch"
 SERVICE_TIER = "llm_cost.service_tier"
 PRICE_TIER = "llm_cost.price.tier"
+# where the request ran (global / a geography / regional) and Anthropic's inference_geo, when
+# reported: the dimensions beyond the model id that the price used
+PRICE_SCOPE = "llm_cost.price.scope"
+PRICE_GEO = "llm_cost.price.geo"
 BATCH_RESULTS = "llm_cost.batch.results"
 BATCH_UNPRICED = "llm_cost.batch.unpriced_results"
 # results of a download that an earlier download of the same batch already counted

@@ -30,7 +30,9 @@ from .semconv import (
     OUTPUT_MESSAGES,
     OUTPUT_TOKENS,
     PRICE_ERROR,
+    PRICE_GEO,
     PRICE_MODEL,
+    PRICE_SCOPE,
     PRICE_SOURCE,
     PRICE_TIER,
     PRICE_VERSION,
@@ -91,6 +93,8 @@ class SpanWriter:
             attrs[BATCH] = True
         if request.price_tier:
             attrs[PRICE_TIER] = request.price_tier
+        if request.price_scope:
+            attrs[PRICE_SCOPE] = request.price_scope
         if scope.attributes:
             attrs.update(scope.attributes)
         if self.capture_content:
@@ -117,6 +121,8 @@ class SpanWriter:
             attrs[SERVICE_TIER] = outcome.service_tier
         if outcome.price_tier:
             attrs[PRICE_TIER] = outcome.price_tier
+        if outcome.inference_geo:
+            attrs[PRICE_GEO] = outcome.inference_geo
         usage = outcome.usage
         if usage is not None:
             attrs[INPUT_TOKENS] = usage.total_input_tokens

@@ -1,8 +1,13 @@
 """The price book: which rates apply to a request, and what it cost.
 
-Resolution (catalog lookup, corrections, overrides) runs once per distinct
-(provider, model, batch, tier, UTC day) and is cached; pricing a call after that is a dict
-lookup and a few multiplications.
+Resolution (catalog lookup, corrections, billing dimensions, overrides) runs once per
+distinct (provider, model, batch, UTC day, tier, scope, geo) and is cached; pricing a call
+after that is a dict lookup and a few multiplications.
+
+The dimensions beyond the model id (``pricing.dimensions``): ``tier`` (Gemini ``flex`` /
+``priority``, Claude ``fast``), ``scope`` (where the request runs: ``global``, a geography
+``us``/``eu``/``apac``/``jp``/``au``/``us-gov``, or ``regional``) and ``geo`` (Anthropic's
+``inference_geo`` as the response reports it).
 
 Precedence: override > correction > catalog.
 """
@@ -18,6 +23,7 @@ from typing import Any
 from ..usage import Cost, Usage
 from . import catalog
 from .corrections import CORRECTIONS, addition_for, cache_storage_rate
+from .dimensions import Tiers, adjust, bedrock_model
 from .overrides import Overrides, PriceOverrideError, load_overrides
 from .rates import RATE_NAMES, TOKEN_RATE_NAMES, Rates, RateSet, finite_or_none
 
@@ -26,6 +32,8 @@ __all__ = ["PriceBook", "Rates", "RateSet", "PriceOverrideError", "Overrides", "
 CORRECTIONS_VERSION = "2026-11-22"
 _PRECEDENCE = {"catalog": 0, "correction": 1, "override": 2}
 _MAX_CACHE = 10_000
+# (provider, model, batch, UTC day, tier, scope, geo)
+_Key = tuple[str, str, bool, int, str | None, str | None, str | None]
 
 
 def _day(timestamp: float | None) -> int:
@@ -53,7 +61,7 @@ class PriceBook:
         # Why the configured overrides did not load (see failed()): then nothing is priced,
         # rather than priced without the user's rates.
         self.error = error
-        self._cache: dict[tuple[str, str, bool, int, str | None], Rates | None] = {}
+        self._cache: dict[_Key, Rates | None] = {}
         self._version: str | None = None
 
     @classmethod
@@ -86,9 +94,11 @@ class PriceBook:
         batch: bool = False,
         timestamp: float | None = None,
         tier: str | None = None,
+        scope: str | None = None,
+        geo: str | None = None,
     ) -> Cost | None:
         """The cost of ``usage``, or None when no rates are known for the model (never $0)."""
-        key = (provider, model, batch, _day(timestamp), tier)
+        key = (provider, model, batch, _day(timestamp), tier, scope, geo)
         try:
             rates = self._cache[key]
         except KeyError:
@@ -96,16 +106,24 @@ class PriceBook:
         return None if rates is None else rates.cost(usage)
 
     def rates(
-        self, provider: str, model: str, *, batch: bool = False, when: date | None = None, tier: str | None = None
+        self,
+        provider: str,
+        model: str,
+        *,
+        batch: bool = False,
+        when: date | None = None,
+        tier: str | None = None,
+        scope: str | None = None,
+        geo: str | None = None,
     ) -> Rates | None:
         day = _day(None) if when is None else (when - date(1970, 1, 1)).days
-        key = (provider, model, batch, day, tier)
+        key = (provider, model, batch, day, tier, scope, geo)
         try:
             return self._cache[key]
         except KeyError:
             return self._resolve_cached(key)
 
-    def _resolve_cached(self, key: tuple[str, str, bool, int, str | None]) -> Rates | None:
+    def _resolve_cached(self, key: _Key) -> Rates | None:
         rates = self._resolve(*key)
         # no lock: each dict operation is atomic, and racing resolutions store equal rates
         if len(self._cache) >= _MAX_CACHE:
@@ -113,7 +131,16 @@ class PriceBook:
         self._cache[key] = rates
         return rates
 
-    def _resolve(self, provider: str, model: str, batch: bool, day: int, tier: str | None) -> Rates | None:
+    def _resolve(
+        self,
+        provider: str,
+        model: str,
+        batch: bool,
+        day: int,
+        tier: str | None,
+        scope: str | None = None,
+        geo: str | None = None,
+    ) -> Rates | None:
         if self.error is not None:
             return None  # cached like any unknown model: the hot path does not check
         overrides = self.overrides
@@ -121,6 +148,9 @@ class PriceBook:
         name = overrides.aliases.get(requested, overrides.aliases.get(model.lower(), requested))
         origins: dict[str, str] = {}
         notes: list[str] = []
+        catalog_had_tier = False
+        entry: catalog.CatalogEntry | None = None
+        tiers: Tiers
 
         custom = overrides.custom_model(provider, name)
         if custom is not None:
@@ -133,10 +163,26 @@ class PriceBook:
             model_id = name
             notes.append(f"custom model from {overrides.source}")
         else:
-            entry = catalog.lookup(provider, name, batch, day, tier)
+            addition = addition_for(provider, name, _date(day))
+            if addition is not None and addition.shadows:
+                entry = None  # the catalog would match this name to another model
+            else:
+                if provider == "aws.bedrock" and scope is not None:
+                    if scope == "us-gov" and "claude" in name:
+                        return None  # GovCloud rates are not in the catalog: unpriced, not guessed
+                    name = bedrock_model(name, scope)  # the catalog's global. or regional row
+                entry = catalog.lookup(provider, name, batch, day, tier)
             if entry is None:
-                return self._addition(provider, name, batch, day)
+                if addition is None:
+                    return None
+                base, tiers, model_id = addition.rates, (), name
+                if batch:
+                    base = base.scaled(0.5, TOKEN_RATE_NAMES)
+                origins = {n: "correction" for n in RATE_NAMES if getattr(base, n) is not None}
+                notes.append(f"not in the catalog; added by llm-cost-otel (since {addition.since}): {addition.note}")
+        if custom is None and entry is not None:
             base, tiers, model_id = entry.base, entry.tiers, entry.model_id
+            catalog_had_tier = entry.tier_variant
             origins = {n: "catalog" for n in RATE_NAMES if getattr(base, n) is not None}
             notes.append(f"catalog: {entry.provider_id}/{entry.model_id}")
             if entry.ignored_keys:
@@ -154,6 +200,15 @@ class PriceBook:
                         origins["tiers"] = "correction"
                     notes.append(f"correction {correction.name} (since {correction.since}): {correction.note}")
                     base, tiers = fixed_base, fixed_tiers
+        if custom is None and (tier or scope or geo):
+            adjusted_base, adjusted_tiers, applied = adjust(
+                provider, model_id, base, tiers, tier=tier, scope=scope, geo=geo, catalog_had_tier=catalog_had_tier
+            )
+            _origins(base, adjusted_base, "correction", origins)
+            if adjusted_tiers != tiers:
+                origins["tiers"] = "correction"
+            base, tiers = adjusted_base, adjusted_tiers
+            notes.extend(applied)
 
         # The glob may name the catalog entry, the alias target or the model as the caller spells it.
         factor = overrides.discount_for(provider, model_id, name, requested)
@@ -180,25 +235,6 @@ class PriceBook:
         )
         return finite_or_none(rates, provider)
 
-    def _addition(self, provider: str, model: str, batch: bool, day: int) -> Rates | None:
-        addition = addition_for(provider, model, _date(day))
-        if addition is None:
-            return None
-        base = addition.rates.scaled(0.5, TOKEN_RATE_NAMES) if batch else addition.rates
-        factor = self.overrides.discount_for(provider, model)
-        source = "correction"
-        if factor != 1.0:
-            base, source = base.scaled(factor), "override"
-        rates = Rates(
-            model=model,
-            source=source,
-            version=self.version,
-            base=base,
-            origins={n: source for n in RATE_NAMES if getattr(base, n) is not None},
-            notes=(f"not in the catalog; added by llm-cost-otel (since {addition.since}): {addition.note}",),
-        )
-        return finite_or_none(rates, provider)
-
     def cache_storage_rate(self, model: str) -> float | None:
         """USD per cached token per hour for an explicit context cache, when known."""
         if self.error is not None:
@@ -216,10 +252,18 @@ class PriceBook:
         return per_hour, None if ttl_seconds is None else per_hour * ttl_seconds / 3600
 
     def explain(
-        self, provider: str, model: str, *, batch: bool = False, when: date | None = None, tier: str | None = None
+        self,
+        provider: str,
+        model: str,
+        *,
+        batch: bool = False,
+        when: date | None = None,
+        tier: str | None = None,
+        scope: str | None = None,
+        geo: str | None = None,
     ) -> Rates | None:
         """Same as :meth:`rates`; named for the CLI, which prints the origins and notes."""
-        return self.rates(provider, model, batch=batch, when=when, tier=tier)
+        return self.rates(provider, model, batch=batch, when=when, tier=tier, scope=scope, geo=geo)
 
     def warm(self) -> None:
         catalog.warm()

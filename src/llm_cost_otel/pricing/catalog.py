@@ -46,6 +46,8 @@ class CatalogEntry:
     batch_variant: bool
     """True when the catalog itself had batch prices for this date."""
     ignored_keys: tuple[str, ...]
+    tier_variant: bool = False
+    """True when the catalog itself had prices for the requested tier (flex, priority, fast)."""
 
 
 _lock = threading.Lock()
@@ -184,6 +186,8 @@ def lookup(provider: str, model: str, batch: bool, day: int, tier: str | None = 
             context = _price_context(batch, tier)
             model_price = info.get_prices(when, context) if context else standard
             had_batch = batch and info.get_prices(when, {"processing": "batch"}) != standard
+            tier_context = _price_context(False, tier)
+            had_tier = bool(tier_context) and info.get_prices(when, tier_context) != standard
             base, tiers, ignored = _rate_sets(model_price)
             return CatalogEntry(
                 provider_id=found_provider.id,
@@ -192,5 +196,6 @@ def lookup(provider: str, model: str, batch: bool, day: int, tier: str | None = 
                 tiers=tiers,
                 batch_variant=had_batch,
                 ignored_keys=ignored,
+                tier_variant=had_tier,
             )
     return None

@@ -1,4 +1,4 @@
-"""Dated corrections for known gaps in the catalog data.
+"""Dated corrections for known gaps in the catalog data (models it lacks: ``additions``).
 
 Each correction says which models it touches, from which date, and why. They apply on top
 of the catalog and below user overrides. Checked against the providers' published price
@@ -12,7 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from .additions import ADDITIONS, Addition, addition_for
 from .rates import TOKEN_RATE_NAMES, RateSet
+
+__all__ = ["ADDITIONS", "CORRECTIONS", "Addition", "Correction", "addition_for", "cache_storage_rate"]
 
 Tiers = tuple[tuple[int, RateSet], ...]
 
@@ -78,6 +81,13 @@ def _halve_for_gemini_batch(base: RateSet, tiers: Tiers, batch: bool) -> tuple[R
     return base.scaled(0.5, _GEMINI_BATCH_RATES), tuple((t, r.scaled(0.5, _GEMINI_BATCH_RATES)) for t, r in tiers)
 
 
+def _vertex_claude_web_search(base: RateSet, tiers: Tiers, batch: bool) -> tuple[RateSet, Tiers]:
+    def fix(r: RateSet) -> RateSet:
+        return r if r.web_search is not None else r.merged(RateSet(web_search=10.0 / 1000))
+
+    return fix(base), tuple((t, fix(r)) for t, r in tiers)
+
+
 def _vertex_2_0_flash(base: RateSet, tiers: Tiers, batch: bool) -> tuple[RateSet, Tiers]:
     factor = 0.5 if batch else 1.0
     return base.merged(RateSet(input=0.15e-6 * factor, output=0.60e-6 * factor, cache_read=0.0375e-6)), tiers
@@ -129,54 +139,18 @@ CORRECTIONS: tuple[Correction, ...] = (
         ),
         fix=_vertex_2_0_flash,
     ),
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Addition:
-    """A model the catalog lacks entirely, priced here (source ``correction``)."""
-
-    platforms: tuple[str, ...]
-    models: tuple[str, ...]
-    since: date
-    rates: RateSet
-    note: str
-
-
-ADDITIONS: tuple[Addition, ...] = (
-    Addition(
-        platforms=("gcp.vertex_ai",),
-        models=("text-embedding-004", "text-embedding-005", "text-multilingual-embedding-002"),
-        since=date(2024, 5, 14),
-        rates=RateSet(input_character=0.025e-6),
-        note="Vertex AI text embeddings: $0.000025 per 1,000 input characters (billable_character_count).",
-    ),
-    Addition(
-        platforms=("gcp.gemini",),
-        models=("text-embedding-004",),
-        since=date(2024, 5, 14),
-        rates=RateSet(input=0.0),
-        note="Gemini Developer API: text-embedding-004 is offered free of charge.",
+    Correction(
+        name="vertex-claude-web-search",
+        since=date(2025, 5, 7),
+        note="Claude's web search tool on Vertex AI is billed at $10 per 1,000 searches, as on the Claude API; "
+        "the catalog's google Claude rows have no search price, so searches were priced at $0 "
+        "(platform.claude.com/docs/en/about-claude/pricing, 'Web search tool: $10 per 1,000 searches'; "
+        "cloud.google.com/vertex-ai/generative-ai/pricing, Claude tools).",
+        matches=lambda platform, provider, model, had_batch: platform == "gcp.vertex_ai" and _is_claude(model),
+        fix=_vertex_claude_web_search,
     ),
 )
 
-
-# Imagen on both Gemini platforms, USD per generated image (standard quality).
-for _model, _price in (
-    ("imagen-4.0-generate-001", 0.04),
-    ("imagen-4.0-fast-generate-001", 0.02),
-    ("imagen-4.0-ultra-generate-001", 0.06),
-    ("imagen-3.0-generate-002", 0.03),
-):
-    ADDITIONS += (
-        Addition(
-            platforms=("gcp.gemini", "gcp.vertex_ai"),
-            models=(_model,),
-            since=date(2025, 1, 1),
-            rates=RateSet(output_image=_price),
-            note=f"Imagen: ${_price} per generated image.",
-        ),
-    )
 
 # Explicit context caches: storage per million cached tokens per hour (the catalog has no
 # storage prices). Used to record the storage rate and the cost of the TTL asked for.
@@ -194,11 +168,4 @@ def cache_storage_rate(model: str) -> float | None:
     for name, rate in sorted(CACHE_STORAGE_USD_PER_MTOK_HOUR.items(), key=lambda kv: -len(kv[0])):
         if model == name or model.startswith(name + "-0") or model.startswith(name + "@"):
             return rate / 1_000_000
-    return None
-
-
-def addition_for(platform: str, model: str, when: date) -> Addition | None:
-    for addition in ADDITIONS:
-        if platform in addition.platforms and model in addition.models and when >= addition.since:
-            return addition
     return None

@@ -87,6 +87,7 @@ CORE = (
     "kit.py",
     "metrics.py",
     "providers.py",
+    "quote.py",
     "records.py",
     "semconv.py",
     "series.py",

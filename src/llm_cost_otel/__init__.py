@@ -1,6 +1,7 @@
 """llm-cost-otel: OpenTelemetry spans and metrics with the exact USD cost of every LLM call.
 
-Public API: ``instrument``, ``uninstrument``, ``attributes``, ``track``, ``cost_of``.
+Public API: ``instrument``, ``uninstrument``, ``attributes``, ``track``, ``cost_of``, and
+``price``/``estimate`` to price a usage yourself (``quote``).
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from collections.abc import Collection, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .attribution import attributes
 from .cost_lookup import cost_of
@@ -17,12 +18,19 @@ from .tracking import Run, track
 from .usage import Cost, Usage
 from .version import __version__
 
+if TYPE_CHECKING:  # loaded on first use (``__getattr__``): the price book is not read at import
+    from .pricing import PriceOverrideError
+    from .quote import UnknownModelError, estimate, price
+
 __all__ = [
     "instrument",
     "uninstrument",
     "attributes",
     "track",
     "cost_of",
+    "price",
+    "estimate",
+    "UnknownModelError",
     "Cost",
     "Usage",
     "Run",
@@ -31,12 +39,19 @@ __all__ = [
 ]
 
 
+_QUOTE = frozenset({"price", "estimate", "UnknownModelError"})
+
+
 def __getattr__(name: str) -> Any:
     # The price book (and its JSON-schema validation) loads on first use, not at import.
     if name == "PriceOverrideError":
         from .pricing import PriceOverrideError
 
         return PriceOverrideError
+    if name in _QUOTE:
+        from . import quote
+
+        return getattr(quote, name)
     raise AttributeError(f"module 'llm_cost_otel' has no attribute {name!r}")
 
 

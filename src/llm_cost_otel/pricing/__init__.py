@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from ..bounded import BoundedDict
 from ..usage import Cost, Usage
 from . import catalog
 from .corrections import CORRECTIONS, addition_for, cache_storage_rate
@@ -61,7 +62,8 @@ class PriceBook:
         # Why the configured overrides did not load (see failed()): then nothing is priced,
         # rather than priced without the user's rates.
         self.error = error
-        self._cache: dict[_Key, Rates | None] = {}
+        # resolved rates per key, the oldest forgotten first (a dict read on the hot path)
+        self._cache: BoundedDict[_Key, Rates | None] = BoundedDict(_MAX_CACHE)
         self._version: str | None = None
 
     @classmethod
@@ -126,9 +128,7 @@ class PriceBook:
     def _resolve_cached(self, key: _Key) -> Rates | None:
         rates = self._resolve(*key)
         # no lock: each dict operation is atomic, and racing resolutions store equal rates
-        if len(self._cache) >= _MAX_CACHE:
-            self._cache.clear()
-        self._cache[key] = rates
+        self._cache.put(key, rates)
         return rates
 
     def _resolve(

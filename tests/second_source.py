@@ -29,6 +29,7 @@ from typing import Any
 
 from llm_cost_otel.pricing import PriceBook, Rates
 from llm_cost_otel.pricing.corrections import ADDITIONS
+from llm_cost_otel.pricing.dimensions import bedrock_scope
 from llm_cost_otel.pricing.rates import RATE_UNITS, RateSet
 from llm_cost_otel.providers import CATALOG_PROVIDERS
 
@@ -249,6 +250,14 @@ class Report:
         return sorted(self.ours - self.compared_pairs)
 
 
+def _our_rates(book: PriceBook, provider: str, model: str, **ask: Any) -> Any:
+    """The rates a span would use: on Bedrock with the scope the adapter reads from the model
+    id's prefix (``us-gov.``, ``global.``, ...), as ``llm-cost-otel prices`` does too."""
+    if provider == "aws.bedrock":
+        ask.setdefault("scope", bedrock_scope(model))
+    return book.rates(provider, model, **ask)
+
+
 def _scaled(name: str, value: float) -> float:
     return value * RATE_UNITS[name].scale
 
@@ -273,7 +282,7 @@ def _published(entry: Mapping[str, Any], name: str, mode: str) -> list[tuple[int
 def _compare_entry(
     book: PriceBook, report: Report, provider: str, model: str, key: str, entry: Mapping[str, Any]
 ) -> None:
-    standard = book.rates(provider, model, when=report.when)
+    standard = _our_rates(book, provider, model, when=report.when)
     if standard is None:
         report.unpriced.append((provider, model))
         return
@@ -284,7 +293,7 @@ def _compare_entry(
         if getattr(standard.base, n) is not None and _litellm_rate(entry, RATE_FIELDS[n]) is not None
     ]
     for mode, (_, ask) in MODES.items():
-        rates = book.rates(provider, model, when=report.when, **ask) if ask else standard
+        rates = _our_rates(book, provider, model, when=report.when, **ask) if ask else standard
         if rates is None:
             continue
         for name in names:
@@ -341,14 +350,14 @@ def our_models(book: PriceBook, when: date) -> set[tuple[str, str]]:
                 if not models:
                     continue
                 for model in models:
-                    rates = book.rates(provider, model, when=when)
+                    rates = _our_rates(book, provider, model, when=when)
                     if rates is not None:
                         found.add((provider, rates.model))
                 break
     for addition in ADDITIONS:
         for provider in addition.platforms:
             for model in addition.models:
-                if addition.since <= when and book.rates(provider, model, when=when) is not None:
+                if addition.since <= when and _our_rates(book, provider, model, when=when) is not None:
                     found.add((provider, model))
     return found
 

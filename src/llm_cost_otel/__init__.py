@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,10 @@ def __getattr__(name: str) -> Any:
         from .pricing import PriceOverrideError
 
         return PriceOverrideError
+    if name == "ledger":
+        import importlib
+
+        return importlib.import_module(".ledger", __name__)
     if name in _QUOTE:
         from . import quote
 
@@ -75,18 +80,27 @@ def instrument(
     prices: str | os.PathLike[str] | Mapping[str, Any] | None = None,
     metric_attributes: Collection[str] | str | None = None,
     baggage_attributes: Collection[str] | str | None = None,
+    ledger: str | os.PathLike[str] | None = None,
 ) -> None:
     """Instrument every supported LLM SDK that is installed. Idempotent.
 
     ``prices``: a price override file (``.json``/``.toml``) or mapping; default
     ``$LLM_COST_OTEL_PRICES``. ``metric_attributes``: attribution keys allowed onto metrics;
     default ``$LLM_COST_OTEL_METRIC_ATTRIBUTES``. Raises :class:`PriceOverrideError` for a bad
-    override file, before anything is patched.
+    override file, before anything is patched. ``ledger``: a cost ledger to keep every call
+    and ``track()`` run in (``sqlite:///path.db`` or a path; default ``$LLM_COST_OTEL_LEDGER``;
+    see ``llm_cost_otel.ledger``); a bad one raises ``ledger.LedgerError`` naming the path.
     """
     from .instrumentation import ensure_telemetry
 
     ensure_telemetry(
-        tracer_provider, meter_provider, prices, metric_attributes, replace=True, baggage_attributes=baggage_attributes
+        tracer_provider,
+        meter_provider,
+        prices,
+        metric_attributes,
+        replace=True,
+        baggage_attributes=baggage_attributes,
+        ledger=ledger,
     )
     for instrumentor in _instrumentors():
         instrumentor.instrument(skip_dep_check=True)
@@ -103,3 +117,6 @@ def uninstrument() -> None:
 
     stop_carrying_scope()
     telemetry.set_active(None)
+    ledger = sys.modules.get("llm_cost_otel.ledger")
+    if ledger is not None:  # write what is queued, stop the writers (a later instrument() starts new ones)
+        ledger.close()

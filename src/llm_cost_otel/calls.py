@@ -148,6 +148,9 @@ class Call:
                 self.priced.cost = cost
                 if outcome.response_id:
                     remember_id(outcome.response_id, cost)
+                ledger = telemetry.ledger
+                if ledger is not None:  # a tuple on a queue: the writer thread builds the record
+                    ledger.put((0, self, request, outcome, cost, duration))
         except Exception:
             log_once("finish")
         try:
@@ -247,16 +250,12 @@ class BatchResults:
         telemetry = call.telemetry
         request = Request(provider=call.request.provider, operation=self.operation, model=model, batch=True)
         cost = telemetry.prices.cost(request.provider, model, usage, batch=True, timestamp=call.timestamp)
-        telemetry.record_metrics(
-            request,
-            Outcome(usage=usage, response_model=model),
-            cost,
-            call.attribution,
-            None,
-            call.context,
-        )
+        outcome = Outcome(usage=usage, response_model=model)
+        telemetry.record_metrics(request, outcome, cost, call.attribution, None, call.context)
         for run in call.scope.runs:
             run.record(usage, cost, False, ends_call=False)
+        if telemetry.ledger is not None:  # each result is a billed request: its own record
+            telemetry.ledger.put((0, call, request, outcome, cost, None))
         self.results += 1
         self.usage.add(usage)
         if cost is None:
@@ -274,16 +273,12 @@ class BatchResults:
         if not isinstance(model, str) or not model:
             model = "unknown"
         request = Request(provider=call.request.provider, operation=self.operation, model=model, batch=True)
-        call.telemetry.record_metrics(
-            request,
-            Outcome(response_model=request.model, usage_unknown=True),
-            None,
-            call.attribution,
-            None,
-            call.context,
-        )
+        outcome = Outcome(response_model=request.model, usage_unknown=True)
+        call.telemetry.record_metrics(request, outcome, None, call.attribution, None, call.context)
         for run in call.scope.runs:
             run.record(None, None, False, True, ends_call=False)
+        if call.telemetry.ledger is not None:
+            call.telemetry.ledger.put((0, call, request, outcome, None, None))
         self.results += 1
         self.unpriced += 1
 

@@ -1,4 +1,4 @@
-"""The ``llm-cost-otel`` command: ``prices``, ``demo`` and ``budgets render``."""
+"""The ``llm-cost-otel`` command: ``prices``, ``demo``, ``report`` and ``budgets render``."""
 
 from __future__ import annotations
 
@@ -141,6 +141,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .demo import configure_parser as configure_demo
 
     configure_demo(sub.add_parser("demo", help="run LLM traffic against a local fake API, print its cost"))
+
+    from .ledger.report import configure_parser as configure_report
+
+    configure_report(
+        sub.add_parser(
+            "report",
+            help="spend from the cost ledger, grouped by any keys",
+            description="Spend recorded in the cost ledger (instrument(ledger=...)), grouped by the given keys.",
+        )
+    )
 
     budgets = sub.add_parser(
         "budgets",

@@ -31,19 +31,21 @@ def ensure_telemetry(
     replace: bool = False,
     baggage_attributes: Collection[str] | str | None = None,
     tolerate_bad_prices: bool = False,
+    ledger: str | os.PathLike[str] | None = None,
 ) -> Telemetry:
-    """The active Telemetry, created on first use. Price overrides are validated here, before
-    anything is patched, so a bad file fails ``instrument()`` and changes nothing.
-    ``tolerate_bad_prices``: log a bad file instead (see ``_create``)."""
+    """The active Telemetry, created on first use. Price overrides and the ledger are
+    validated here, before anything is patched, so a bad file fails ``instrument()`` and
+    changes nothing. ``tolerate_bad_prices``: log a bad file instead (see ``_create``)."""
     with _setup_lock:
         current = _telemetry.active()
         explicit = any(
-            x is not None for x in (tracer_provider, meter_provider, prices, metric_attributes, baggage_attributes)
+            x is not None
+            for x in (tracer_provider, meter_provider, prices, metric_attributes, baggage_attributes, ledger)
         )
         if current is not None and not (replace and explicit):
             return current
         created = _create(
-            tracer_provider, meter_provider, prices, metric_attributes, baggage_attributes, tolerate_bad_prices
+            tracer_provider, meter_provider, prices, metric_attributes, baggage_attributes, tolerate_bad_prices, ledger
         )
         _telemetry.set_active(created)
         return created
@@ -56,9 +58,12 @@ def _create(
     metric_attributes: Collection[str] | str | None,
     baggage_attributes: Collection[str] | str | None,
     tolerate_bad_prices: bool = False,
+    ledger: str | os.PathLike[str] | None = None,
 ) -> Telemetry:
     """``tolerate_bad_prices``: a PriceOverrideError is logged on one line (once per message)
-    instead of raised, and every call is recorded unpriced with the error on its span."""
+    instead of raised, and every call is recorded unpriced with the error on its span; a bad
+    ``$LLM_COST_OTEL_LEDGER`` is logged the same way and calls run without the ledger (a bad
+    ``ledger=`` argument always raises)."""
     from ._safety import _first_time
     from .pricing import PriceBook, PriceOverrideError
 
@@ -72,6 +77,7 @@ def _create(
             logger.error(
                 "llm-cost-otel: %s; price overrides not applied, LLM calls are recorded as unpriced", book.error
             )
+    writer = _ledger_writer(ledger, tolerate_bad_prices)
     created = Telemetry(
         tracer_provider=tracer_provider,
         meter_provider=meter_provider,
@@ -79,10 +85,32 @@ def _create(
         metric_attributes=metric_attributes,
         baggage_attributes=baggage_attributes,
     )
+    created.ledger = writer
     _start_warming(book)
     deferred.start_worker()
     carry_scope_into_thread_pools()
     return created
+
+
+def _ledger_writer(ledger: str | os.PathLike[str] | None, tolerate: bool) -> Any:
+    """The ledger's writer for ``ledger`` (default ``$LLM_COST_OTEL_LEDGER``), or None when
+    there is no ledger: then nothing is imported and no thread started."""
+    from ._safety import _first_time
+    from .semconv import LEDGER_ENV
+
+    url = ledger if ledger is not None else os.environ.get(LEDGER_ENV, "").strip()
+    if not url:
+        return None
+    from .ledger import LedgerError, writer_for
+
+    try:
+        return writer_for(url)
+    except LedgerError as exc:
+        if ledger is not None or not tolerate:
+            raise
+        if _first_time(f"ledger:{exc}"):
+            logger.error("%s (from $%s); continuing without the ledger", exc, LEDGER_ENV)
+        return None
 
 
 # Load the price catalog off the hot path so the first call does not pay for it. A fork
@@ -147,6 +175,7 @@ class CostInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             "prices": kwargs.get("prices"),
             "metric_attributes": kwargs.get("metric_attributes"),
             "baggage_attributes": kwargs.get("baggage_attributes"),
+            "ledger": kwargs.get("ledger"),
         }
         # Without prices= (the distro's opentelemetry-instrument, or a bare .instrument()) the
         # price file comes from $LLM_COST_OTEL_PRICES: a bad one must not fail the app's startup
@@ -161,7 +190,7 @@ class CostInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             # providers or settings given to this instrumentor alone: its calls use them,
             # whatever another instrumentor (or instrument()) set up before
             same_providers = shared.providers == (settings["tracer_provider"], settings["meter_provider"])
-            if not same_providers or any(settings[k] is not None for k in ("prices", "metric_attributes")):
+            if not same_providers or any(settings[k] is not None for k in ("prices", "metric_attributes", "ledger")):
                 own = _create(**settings, tolerate_bad_prices=tolerate)
         _telemetry.set_active(own, self.adapter)
         self._patches = []

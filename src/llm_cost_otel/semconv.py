@@ -15,6 +15,8 @@ from opentelemetry.semconv.attributes import error_attributes as _error
 from opentelemetry.semconv.attributes import server_attributes as _server
 
 SCOPE_NAME = "llm_cost_otel"
+# the environment variable naming the cost ledger (``instrument(ledger=...)``'s default)
+LEDGER_ENV = "LLM_COST_OTEL_LEDGER"
 
 # --- span attributes (OpenTelemetry GenAI semantic conventions) ---
 OPERATION = _gen_ai.GEN_AI_OPERATION_NAME

@@ -101,6 +101,7 @@ class Telemetry(SpanWriter, MetricRecorder):
         self.metric_keys = attribution.allowlist(metric_attributes, "LLM_COST_OTEL_METRIC_ATTRIBUTES")
         self.baggage_keys = attribution.allowlist(baggage_attributes, "LLM_COST_OTEL_BAGGAGE_ATTRIBUTES")
         self.capture_content = capture_content_enabled()
+        self.ledger: Any = None  # the ledger's Writer (``instrumentation._create`` sets it), or None
         # Counters are summed in-process and observed at collection time: a few list adds per
         # call instead of a trip through the metrics SDK per point (the SDK's synchronous
         # counters cost ~10 us a point). Same names, units and cumulative semantics.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from types import TracebackType
@@ -13,8 +15,8 @@ from opentelemetry.trace import Status, StatusCode
 
 from . import spans
 from ._safety import log_once, reset_after_fork
-from .active import active_tracer
-from .attribution import AttributeValue, Scope, _scope, clean, pop, push
+from .active import active, active_tracer
+from .attribution import AttributeValue, Scope, _scope, clean, current, pop, push
 from .decorate import F, Hooks, decorate
 from .usage import Cost, Usage
 
@@ -38,12 +40,20 @@ class Run:
         "_unpriced_calls",
         "_usage",
         "attributes",
+        "id",
         "name",
+        "parent_id",
+        "started_ns",
     )
 
     def __init__(self, name: str, attributes: Mapping[str, AttributeValue]) -> None:
         self.name = name
         self.attributes = dict(attributes)
+        self.id: str | None = None
+        """The run's id: its span's id (hex), or a random one when there is no valid span."""
+        self.parent_id: str | None = None
+        """The id of the enclosing run, if any."""
+        self.started_ns = time.time_ns()
         self._usage = Usage()
         self._calls = 0
         self._cost_usd = 0.0
@@ -169,11 +179,15 @@ class track:
     def _begin(self) -> tuple[Run, Any]:
         """A new run and its span (not yet current)."""
         run = Run(self.name, self._values)
+        enclosing = current().runs
+        run.parent_id = enclosing[-1].id if enclosing else None
         span: Any = trace.INVALID_SPAN
         try:
             span = active_tracer().start_span(self.name, kind=trace.SpanKind.INTERNAL, attributes=self._values)
         except Exception:
             log_once("track.start")
+        ids = span.get_span_context()
+        run.id = f"{ids.span_id:016x}" if ids.is_valid else os.urandom(8).hex()
         return run, span
 
     @staticmethod
@@ -202,6 +216,9 @@ class track:
         def end() -> None:
             run._fold()
             spans.write_rollup(span, run)
+            telemetry = active()
+            if telemetry is not None and telemetry.ledger is not None:  # the writer reads the rollup
+                telemetry.ledger.put((1, run, span, telemetry, time.time_ns()))
             try:
                 if error is not None and not isinstance(error, GeneratorExit):
                     span.set_status(Status(StatusCode.ERROR, spans.error_summary(error)))

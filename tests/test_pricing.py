@@ -557,7 +557,7 @@ def test_unknown_model_is_none_never_zero(book: PriceBook, provider: str, model:
     assert book.cost(provider, model, big) is None
     assert book.cost(provider, model, big, batch=True) is None
     assert book.rates(provider, model) is None
-    assert book.explain(provider, model, when=AFTER_ALL) is None
+    assert book.rates(provider, model, when=AFTER_ALL) is None
 
 
 # --- provenance -----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from datetime import date
 from .pricing import PriceBook, PriceOverrideError
 from .pricing.dimensions import GEOS, SCOPES, bedrock_scope
 from .pricing.rates import RATE_UNITS
-from .providers import PRICE_PROVIDERS
+from .providers import PRICE_PROVIDERS, provider_of
 from .version import __version__
 
 # Plain text: argparse prints it as is (the module docstring has markup and is for developers).
@@ -24,21 +24,6 @@ def _provider(text: str) -> str:
     return text
 
 
-def infer_provider(model: str) -> str | None:
-    """The provider a model id names, for ``prices`` without ``--provider``: Bedrock ids
-    (``anthropic.``, ``global.anthropic.``, ``us.anthropic.``, ARNs), Vertex AI's
-    ``claude-x@date``, ``claude-*`` (the Claude API), ``gemini-*`` / ``imagen-*`` (the Gemini
-    Developer API); None when it says nothing."""
-    name = model.strip().lower()
-    if name.startswith("arn:aws") or "anthropic." in name:
-        return "aws.bedrock"
-    if "claude" in name:
-        return "gcp.vertex_ai" if "@" in name else "anthropic"
-    if name.startswith(("gemini-", "imagen-", "text-embedding-", "models/")):
-        return "gcp.gemini"
-    return None
-
-
 def _prices(args: argparse.Namespace) -> int:
     try:
         book = PriceBook.from_config(args.prices)
@@ -48,13 +33,13 @@ def _prices(args: argparse.Namespace) -> int:
     provider = args.provider
     inferred = None
     if provider is None:
-        provider = infer_provider(args.model)
+        provider = provider_of(args.model)
         inferred = "inferred from the model name" if provider else "the default: the model name does not say"
         provider = provider or "anthropic"
     scope = args.scope
     if scope is None and provider == "aws.bedrock":
         scope = bedrock_scope(args.model)  # as the adapter reads it from the model id
-    rates = book.explain(
+    rates = book.rates(
         provider, args.model, batch=args.batch, when=args.date, tier=args.tier, scope=scope, geo=args.geo
     )
     how = f"provider: {provider} ({inferred}; pass --provider to choose)" if inferred else None

@@ -8,10 +8,11 @@ maps provider names to catalog providers from here. Data only: no adapter is imp
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["ADAPTERS", "CATALOG_PROVIDERS", "PRICE_PROVIDERS", "Adapter"]
+__all__ = ["ADAPTERS", "CATALOG_PROVIDERS", "PRICE_PROVIDERS", "Adapter", "provider_of"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,26 @@ def _catalog_providers() -> dict[str, tuple[str, ...]]:
             known = merged.get(name, ())
             merged[name] = known + tuple(i for i in ids if i not in known)
     return merged
+
+
+_BEDROCK_ID = re.compile(r"(?:[a-z]{2,6}(?:-[a-z]+)?\.)?anthropic\.")
+
+
+def provider_of(model: str) -> str | None:
+    """The provider a model name implies, or None when it says nothing: Bedrock ids
+    (``anthropic.…``, ``global.anthropic.…``, ``us-gov.anthropic.…``, ARNs) -> ``aws.bedrock``;
+    ``claude-…@date`` or a Vertex AI resource path -> ``gcp.vertex_ai``; ``claude-*`` ->
+    ``anthropic``; ``gemini-*`` / ``imagen-*`` / ``text-embedding-*`` -> ``gcp.gemini``."""
+    name = model.strip().lower()
+    if name.startswith("arn:aws") or _BEDROCK_ID.match(name):
+        return "aws.bedrock"
+    vertex_path = "/publishers/" in name or name.startswith("publishers/")
+    name = name.rsplit("/", 1)[-1]
+    if name.startswith("claude-"):
+        return "gcp.vertex_ai" if vertex_path or "@" in name else "anthropic"
+    if name.startswith(("gemini-", "imagen-", "text-embedding-")):
+        return "gcp.vertex_ai" if vertex_path else "gcp.gemini"
+    return None
 
 
 CATALOG_PROVIDERS: Mapping[str, tuple[str, ...]] = _catalog_providers()

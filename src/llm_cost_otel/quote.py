@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .active import active
 from .counts import UnreadableUsage, count
-from .providers import ADAPTERS, PRICE_PROVIDERS, Adapter
+from .providers import ADAPTERS, PRICE_PROVIDERS, Adapter, provider_of
 from .usage import Cost, Usage
 
 if TYPE_CHECKING:
@@ -46,21 +46,13 @@ class UnknownModelError(LookupError):
 
 
 def infer_provider(model: str) -> str:
-    """The provider a model name implies: ``anthropic.*`` Bedrock ids (``us.anthropic.…``,
-    ARNs) -> ``aws.bedrock``; ``claude-…@date`` or a Vertex resource path -> ``gcp.vertex_ai``;
-    ``claude-*`` -> ``anthropic``; ``gemini-*``/``imagen-*`` -> ``gcp.gemini``. Raises
-    ``ValueError`` for any other name (pass ``provider=``)."""
-    name = model.strip().lower()
-    if name.startswith("arn:aws:bedrock") or re.match(r"(?:[a-z]{2,6}\.)?anthropic\.", name):
-        return "aws.bedrock"
-    vertex_path = "/publishers/" in name or name.startswith("publishers/")
-    name = name.rsplit("/", 1)[-1]
-    if name.startswith("claude-"):
-        return "gcp.vertex_ai" if vertex_path or "@" in name else "anthropic"
-    if name.startswith(("gemini-", "imagen-")):
-        return "gcp.vertex_ai" if vertex_path else "gcp.gemini"
-    choices = ", ".join(PRICE_PROVIDERS)
-    raise ValueError(f"cannot tell the provider of model {model!r}: pass provider=, one of {choices}")
+    """The provider a model name implies (``providers.provider_of``). Raises ``ValueError``
+    when the name says nothing (pass ``provider=``)."""
+    found = provider_of(model)
+    if found is None:
+        choices = ", ".join(PRICE_PROVIDERS)
+        raise ValueError(f"cannot tell the provider of model {model!r}: pass provider=, one of {choices}")
+    return found
 
 
 def _provider(model: str, provider: str | None) -> str:

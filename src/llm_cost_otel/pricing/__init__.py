@@ -251,19 +251,5 @@ class PriceBook:
         per_hour = rate * tokens
         return per_hour, None if ttl_seconds is None else per_hour * ttl_seconds / 3600
 
-    def explain(
-        self,
-        provider: str,
-        model: str,
-        *,
-        batch: bool = False,
-        when: date | None = None,
-        tier: str | None = None,
-        scope: str | None = None,
-        geo: str | None = None,
-    ) -> Rates | None:
-        """Same as :meth:`rates`; named for the CLI, which prints the origins and notes."""
-        return self.rates(provider, model, batch=batch, when=when, tier=tier, scope=scope, geo=geo)
-
     def warm(self) -> None:
         catalog.warm()

@@ -15,27 +15,9 @@ import yaml
 
 from .conftest import ROOT, Binaries, run
 from .test_dashboards import DASHBOARDS, prometheus_targets
+from .test_live import substitute
 
-VARIABLES = {
-    "$__rate_interval": "5m",
-    "$__range": "1h",
-    "$__interval": "1m",
-    "$dimension": "app_feature",
-    "$provider": ".*",
-    "$model": ".*",
-    "$feature": ".*",
-    "$tenant": ".*",
-    "$user": ".*",
-    "$agent": ".*",
-}
 LABELS = 'gen_ai_provider_name="anthropic", gen_ai_request_model="claude-haiku-4-5", app_feature="chat", instance="a"'
-
-
-def _substitute(expr: str) -> str:
-    for name in sorted(VARIABLES, key=len, reverse=True):
-        expr = expr.replace(name, VARIABLES[name])
-    assert "$" not in expr, expr
-    return expr
 
 
 def _series() -> list[dict[str, str]]:
@@ -72,7 +54,7 @@ def test_every_dashboard_query_evaluates_with_both_namings_at_once(binaries: Bin
     calls_per_second = None
     for dashboard in DASHBOARDS.values():
         for panel, target in prometheus_targets(dashboard):
-            expr = _substitute(target["expr"])
+            expr = substitute(target["expr"], rate_interval="5m")
             rules.append({"record": f"dashboard_query_{len(rules)}", "expr": expr})
             if panel["title"] == "Calls per second":
                 calls_per_second = expr

@@ -49,9 +49,11 @@ VARIABLES = {
 SHIPPED_RULES = ["llm-cost-recording.yml", "llm-cost-alerts.yml", "llm-cost-budgets.yml"]
 
 
-def substitute(expr: str) -> str:
-    for name in sorted(VARIABLES, key=len, reverse=True):
-        expr = expr.replace(name, VARIABLES[name])
+def substitute(expr: str, rate_interval: str = RATE_INTERVAL) -> str:
+    """A panel's query with Grafana's variables filled in (every option selected)."""
+    variables = {**VARIABLES, "$__rate_interval": rate_interval}
+    for name in sorted(variables, key=len, reverse=True):
+        expr = expr.replace(name, variables[name])
     assert "$" not in expr, f"unsubstituted variable in {expr}"
     return expr
 

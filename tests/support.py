@@ -32,17 +32,18 @@ class Telemetry:
     def chat_spans(self) -> list[ReadableSpan]:
         return self.spans("chat")
 
-    def metric_points(self, name: str) -> list[Any]:
+    def metrics(self) -> dict[str, list[Any]]:
+        """Every metric collected now: name -> its data points."""
+        found: dict[str, list[Any]] = {}
         data = self.reader.get_metrics_data()
-        points: list[Any] = []
-        if data is None:
-            return points
-        for rm in data.resource_metrics:
+        for rm in data.resource_metrics if data else ():
             for sm in rm.scope_metrics:
                 for metric in sm.metrics:
-                    if metric.name == name:
-                        points.extend(metric.data.data_points)
-        return points
+                    found.setdefault(metric.name, []).extend(metric.data.data_points)
+        return found
+
+    def metric_points(self, name: str) -> list[Any]:
+        return self.metrics().get(name, [])
 
     def metric_sum(self, name: str, **attrs: Any) -> float:
         total = 0.0

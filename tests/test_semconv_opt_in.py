@@ -5,18 +5,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from typing import Any
 
 import httpx2
 import pytest
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import llm_cost_otel
-from support import anthropic_client, json_response, message_json, sse_response, stream_events
+from support import Telemetry, anthropic_client, json_response, message_json, sse_response, stream_events
 
 MSGS = [{"role": "user", "content": "hi"}]
 # 100 uncached + 2,000 read + 300 written in; 700 out, 400 of them thinking
@@ -29,32 +23,14 @@ USAGE = {
 }
 
 
-class Exported:
-    def __init__(self) -> None:
-        self.spans = InMemorySpanExporter()
-        self.tracer_provider = TracerProvider()
-        self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.spans))
-        self.reader = InMemoryMetricReader()
-        self.meter_provider = MeterProvider(metric_readers=[self.reader])
-
-    def metrics(self) -> dict[str, list[Any]]:
-        found: dict[str, list[Any]] = {}
-        data = self.reader.get_metrics_data()
-        for rm in data.resource_metrics if data else ():
-            for sm in rm.scope_metrics:
-                for metric in sm.metrics:
-                    found.setdefault(metric.name, []).extend(metric.data.data_points)
-        return found
-
-
-def _instrument(monkeypatch: pytest.MonkeyPatch, opt_in: str | None) -> Exported:
+def _instrument(monkeypatch: pytest.MonkeyPatch, opt_in: str | None) -> Telemetry:
     for name in ("LLM_COST_OTEL_PRICES", "LLM_COST_OTEL_METRIC_ATTRIBUTES", "LLM_COST_OTEL_GENAI_METRICS"):
         monkeypatch.delenv(name, raising=False)
     if opt_in is None:
         monkeypatch.delenv("OTEL_SEMCONV_STABILITY_OPT_IN", raising=False)
     else:
         monkeypatch.setenv("OTEL_SEMCONV_STABILITY_OPT_IN", opt_in)
-    exported = Exported()
+    exported = Telemetry()
     llm_cost_otel.uninstrument()
     llm_cost_otel.instrument(tracer_provider=exported.tracer_provider, meter_provider=exported.meter_provider)
     return exported
@@ -83,7 +59,7 @@ def _one_call(stream: bool = False) -> None:
 def test_released_names_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     exported = _instrument(monkeypatch, None)
     _one_call(stream=True)
-    (span,) = exported.spans.get_finished_spans()
+    (span,) = exported.spans()
     assert span.attributes["gen_ai.usage.cache_creation.input_tokens"] == 300
     assert "gen_ai.usage.cache_write.input_tokens" not in span.attributes
     metrics = exported.metrics()
@@ -102,7 +78,7 @@ def test_latest_names_under_the_opt_in(monkeypatch: pytest.MonkeyPatch, opt_in: 
     exported = _instrument(monkeypatch, opt_in)
     _one_call(stream=True)
     _one_call()
-    spans = exported.spans.get_finished_spans()
+    spans = exported.spans()
     assert [s.attributes["gen_ai.usage.cache_write.input_tokens"] for s in spans] == [300, 300]
     assert not any("gen_ai.usage.cache_creation.input_tokens" in s.attributes for s in spans)
     metrics = exported.metrics()
@@ -193,7 +169,7 @@ def test_the_old_switch_says_what_replaced_it(
 ) -> None:
     monkeypatch.setenv("LLM_COST_OTEL_GENAI_METRICS", "inference")
     monkeypatch.delenv("OTEL_SEMCONV_STABILITY_OPT_IN", raising=False)
-    exported = Exported()
+    exported = Telemetry()
     with caplog.at_level(logging.WARNING, logger="llm_cost_otel"):
         llm_cost_otel.uninstrument()
         llm_cost_otel.instrument(tracer_provider=exported.tracer_provider, meter_provider=exported.meter_provider)
@@ -217,7 +193,7 @@ def test_one_naming_per_meter_provider_the_first_decides(
     # one naming only: a call counted under both would be counted twice by the dashboards
     assert "gen_ai.client.inference.duration" in metrics
     assert "gen_ai.client.operation.duration" not in metrics and "gen_ai.client.token.usage" not in metrics
-    (span,) = exported.spans.get_finished_spans()
+    (span,) = exported.spans()
     assert span.attributes["gen_ai.usage.cache_write.input_tokens"] == 300
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -20,7 +19,6 @@ from llm_cost_otel.pricing import catalog
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 
 
-@pytest.mark.skipif(sys.version_info < (3, 11), reason="tomllib is in the standard library from Python 3.11")
 def test_pyproject_entry_points_are_the_table_rows() -> None:
     import tomllib
 
@@ -45,9 +43,11 @@ def test_rows_are_unique() -> None:
 
 
 def test_instrument_loads_one_instrumentor_per_row() -> None:
-    found = [type(i) for i in llm_cost_otel._instrumentors()]
-    expected = [getattr(importlib.import_module(a.module), a.instrumentor) for a in providers.ADAPTERS]
-    assert found == expected
+    found = [f"{type(i).__module__}.{type(i).__name__}" for i in llm_cost_otel._instrumentors()]
+    assert found == [
+        "llm_cost_otel.anthropic.AnthropicInstrumentor",
+        "llm_cost_otel.google_genai.GoogleGenAIInstrumentor",
+    ]
 
 
 def test_the_catalog_maps_every_provider_name_as_before() -> None:

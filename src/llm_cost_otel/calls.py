@@ -150,7 +150,7 @@ class Call:
                     remember_id(outcome.response_id, cost)
                 ledger = telemetry.ledger
                 if ledger is not None:  # a tuple on a queue: the writer thread builds the record
-                    ledger.put((0, self, request, outcome, cost, duration))
+                    ledger.put_call(self, request, outcome, cost, duration)
         except Exception:
             log_once("finish")
         try:
@@ -255,7 +255,7 @@ class BatchResults:
         for run in call.scope.runs:
             run.record(usage, cost, False, ends_call=False)
         if telemetry.ledger is not None:  # each result is a billed request: its own record
-            telemetry.ledger.put((0, call, request, outcome, cost, None))
+            telemetry.ledger.put_call(call, request, outcome, cost, None)
         self.results += 1
         self.usage.add(usage)
         if cost is None:
@@ -278,7 +278,7 @@ class BatchResults:
         for run in call.scope.runs:
             run.record(None, None, False, True, ends_call=False)
         if call.telemetry.ledger is not None:
-            call.telemetry.ledger.put((0, call, request, outcome, None, None))
+            call.telemetry.ledger.put_call(call, request, outcome, None, None)
         self.results += 1
         self.unpriced += 1
 

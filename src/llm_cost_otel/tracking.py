@@ -218,7 +218,7 @@ class track:
             spans.write_rollup(span, run)
             telemetry = active()
             if telemetry is not None and telemetry.ledger is not None:  # the writer reads the rollup
-                telemetry.ledger.put((1, run, span, telemetry, time.time_ns()))
+                telemetry.ledger.put_run(run, span, telemetry, time.time_ns())
             try:
                 if error is not None and not isinstance(error, GeneratorExit):
                     span.set_status(Status(StatusCode.ERROR, spans.error_summary(error)))

@@ -78,12 +78,23 @@ class Writer:
 
     # --- the request path ---
 
-    def put(self, item: tuple[Any, ...]) -> None:
-        queue = self._queue
-        if len(queue) < self.limit:
-            queue.append(item)
+    # Only a length check and an append: no logging here (a call can finish inside a garbage
+    # collection, and a log handler's lock must not be taken there); the writer thread warns.
+
+    def put_call(self, call: Any, request: Any, outcome: Any, cost: Any, duration: float | None) -> None:
+        if len(self._queue) < self.limit:
+            self._queue.append((CALL, call, request, outcome, cost, duration))
         else:
             self.dropped += 1
+
+    def put_run(self, run: Any, span: Any, telemetry: Any, ended_ns: int) -> None:
+        if len(self._queue) < self.limit:
+            self._queue.append((RUN, run, span, telemetry, ended_ns))
+        else:
+            self.dropped += 1
+
+    def _warn_dropped(self) -> None:
+        if self.dropped:
             warn_once(
                 f"ledger-full:{self.path}",
                 "llm-cost-otel ledger %s: queue full (%d records) or writer closed; records are dropped and counted",
@@ -130,6 +141,7 @@ class Writer:
             self._wake.wait(POLL_SECONDS)
             self._wake.clear()
             self._drain()
+            self._warn_dropped()
 
     def _drain(self) -> None:
         queue = self._queue
@@ -141,12 +153,11 @@ class Writer:
                     batch.append(queue.popleft())
             except IndexError:
                 pass
-            rows = 0
+            failed_before = self.failed
             try:
-                rows = self._write(batch)
-                self.written += rows
+                self.written += self._write(batch)
             except Exception:
-                self.failed += rows or len(batch)
+                self.failed = failed_before + len(batch)  # the transaction lost the whole batch
                 log_once(f"ledger.write:{self.path}", "llm-cost-otel ledger write failed (%s); records dropped")
             finally:
                 self.busy = False

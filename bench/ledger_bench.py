@@ -3,7 +3,7 @@
     python bench/ledger_bench.py                 # defaults: 9 rounds x 3,000 calls, 100,000 records
     python bench/ledger_bench.py --rounds 9 --calls 5000 --records 200000
 
-1. Request path: the cost of ``put()`` (all the request path does), and µs per
+1. Request path: the cost of ``put_call()`` (all the request path does), and µs per
    ``messages.create`` (real anthropic client over httpx2.MockTransport) with the ledger on
    and off in one process (the writer switched on and off between rounds, order alternated),
    the median of the per-round differences reported. The writer thread runs during the "on"
@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import collections
 import statistics
 import sys
 import tempfile
@@ -94,22 +95,22 @@ def writer_records_per_s(path: Path, records: int) -> float:
     llm_cost_otel.instrument(tracer_provider=TracerProvider(), ledger=str(path))
     try:
         writer = ledger.writer_for(path)
-        captured: list[Any] = []
-        put = writer.put
-        writer.put = captured.append  # type: ignore[method-assign]
+        queue = writer._queue
+        writer._queue = captured = collections.deque()  # the call's record, kept from the writer
         with llm_cost_otel.attributes(**{"user.id": "u1", "app.feature": "import"}):
             client().messages.create(
                 model="claude-haiku-4-5", max_tokens=10, messages=[{"role": "user", "content": "x"}]
             )
-        writer.put = put  # type: ignore[method-assign]
-        writer.limit = records
+        writer._queue = queue
         item = captured[0]
-        queue = writer._queue
-        if records >= 100_000:  # the request path's own work: one put() (a deque append)
+        writer.limit = records
+        if records >= 100_000:  # the request path's own work: one put_call() (a deque append)
+            put_call = writer.put_call
+            args = item[1:]
             start = time.perf_counter()
             for _ in range(100_000):
-                put(item)
-            print(f"  put(): {(time.perf_counter() - start) / 100_000 * 1e6:.2f} us per record queued")
+                put_call(*args)
+            print(f"  put_call(): {(time.perf_counter() - start) / 100_000 * 1e6:.2f} us per record queued")
             assert writer.flush(600)
         start = time.perf_counter()
         queue.extend([item] * records)

@@ -431,3 +431,13 @@ def test_import_loads_no_price_book() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
     assert out[0] == "[]"
     assert out[1] == "True False"  # the names resolve without loading the catalog
+
+
+def test_bedrock_ids_are_priced_at_the_scope_their_prefix_names() -> None:
+    # as the instrumentation prices them: Sonnet 4.5 list $3 / $15 per million on global.,
+    # +10% in-Region; GovCloud has no known rates (unpriced, never a commercial guess)
+    usage = Usage(input_tokens=1_000_000, output_tokens=100_000)
+    assert price("global.anthropic.claude-sonnet-4-5-20250929-v1:0", usage).total == pytest.approx(3.0 + 1.5)
+    assert price("anthropic.claude-sonnet-4-5-20250929-v1:0", usage).total == pytest.approx(1.1 * (3.0 + 1.5))
+    with pytest.raises(UnknownModelError):
+        price("us-gov.anthropic.claude-sonnet-4-5-20250929-v1:0", usage)

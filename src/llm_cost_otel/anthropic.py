@@ -33,7 +33,7 @@ from .calls import BatchResults, Call
 from .cost_lookup import remember
 from .counts import UnreadableUsage, count, has_counts
 from .kit import BoundedDict, CostInstrumentor, observing, server_of, tap, traced
-from .pricing.dimensions import bedrock_scope, vertex_scope
+from .pricing.dimensions import model_scope, vertex_scope
 from .records import Outcome, Request
 from .usage import Usage
 
@@ -341,11 +341,9 @@ def _price_scope(client: Any, provider: str, model: str) -> str | None:
     """Bedrock: the model id's geography prefix (``global.``, ``us.``, ...; an application
     inference profile ARN says nothing: None, for the price override file to map). Vertex AI:
     the client's location (``global``, the ``us``/``eu`` multi-regions, or one region)."""
-    if provider == "aws.bedrock":
-        return bedrock_scope(model)
     if provider == "gcp.vertex_ai":
         return vertex_scope(getattr(client, "region", None))
-    return None
+    return model_scope(provider, model)
 
 
 def _error_type(exc: BaseException) -> str:

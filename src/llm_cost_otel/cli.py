@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from .pricing import PriceBook, PriceOverrideError
-from .pricing.dimensions import GEOS, SCOPES, bedrock_scope
+from .pricing.dimensions import GEOS, SCOPES, model_scope
 from .pricing.rates import RATE_UNITS
 from .providers import PRICE_PROVIDERS, provider_of
 from .version import __version__
@@ -37,8 +37,8 @@ def _prices(args: argparse.Namespace) -> int:
         inferred = "inferred from the model name" if provider else "the default: the model name does not say"
         provider = provider or "anthropic"
     scope = args.scope
-    if scope is None and provider == "aws.bedrock":
-        scope = bedrock_scope(args.model)  # as the adapter reads it from the model id
+    if scope is None:
+        scope = model_scope(provider, args.model)  # as the adapter reads it from the model id
     rates = book.rates(
         provider, args.model, batch=args.batch, when=args.date, tier=args.tier, scope=scope, geo=args.geo
     )

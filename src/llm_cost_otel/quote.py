@@ -170,8 +170,10 @@ def _cost(
     scope: str | None,
     geo: str | None,
 ) -> Cost:
-    from .pricing.dimensions import GEOS, SCOPES
+    from .pricing.dimensions import GEOS, SCOPES, model_scope
 
+    if scope is None:
+        scope = model_scope(provider, model)  # as the adapter reads it (Bedrock's prefixes)
     for name, value, known in (("tier", tier, _TIERS), ("scope", scope, SCOPES), ("geo", geo, GEOS)):
         if value is not None and value not in known:
             raise ValueError(f"unknown {name} {value!r}; one of {', '.join(known)} (or None: the default)")

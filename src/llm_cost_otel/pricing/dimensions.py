@@ -52,6 +52,12 @@ def bedrock_scope(model: str) -> str | None:
     return "regional" if "." in model else None
 
 
+def model_scope(provider: str, model: str) -> str | None:
+    """The scope a model id alone says (Bedrock's prefixes); None elsewhere. What the adapter,
+    ``price()`` and ``llm-cost-otel prices`` assume when no scope is given."""
+    return bedrock_scope(model) if provider == "aws.bedrock" else None
+
+
 def vertex_scope(region: object) -> str | None:
     """Vertex AI location -> scope: ``global``, the multi-region ``us``/``eu``, else ``regional``."""
     if not isinstance(region, str) or not region:

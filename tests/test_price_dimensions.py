@@ -288,3 +288,14 @@ def test_the_cli_shows_the_rates_the_span_used(otel: Any, capsys: pytest.Capture
         assert rates["web_search"] == pytest.approx(10.0)  # $10 per 1,000 searches
     make_call(case)
     assert only_span(otel).attributes["gen_ai.usage.cost"] == pytest.approx(case.expected, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("reported", "keyed"), [("US", "us"), ("us", "us"), ("Global", "global"), (7, None), ("", None)]
+)
+def test_a_reported_inference_geo_is_keyed_in_lower_case(reported: Any, keyed: str | None) -> None:
+    from llm_cost_otel.records import Outcome, sanitize
+
+    outcome = Outcome(inference_geo=reported)
+    sanitize(outcome)
+    assert outcome.inference_geo == keyed

@@ -11,6 +11,7 @@ from .pricing import PriceBook, PriceOverrideError
 from .pricing.dimensions import GEOS, SCOPES, model_scope
 from .pricing.rates import RATE_UNITS
 from .providers import PRICE_PROVIDERS, provider_of
+from .semconv import PRICE_SOURCE, UNPRICED
 from .version import __version__
 
 # Plain text: argparse prints it as is (the module docstring has markup and is for developers).
@@ -46,7 +47,7 @@ def _prices(args: argparse.Namespace) -> int:
     if rates is None:
         print(
             f"{args.model} ({provider}): no price known. Calls will be recorded as unpriced "
-            "(llm_cost.price.source=unpriced), never as $0. Add it to a price override file.",
+            f"({PRICE_SOURCE}={UNPRICED}), never as $0. Add it to a price override file.",
         )
         if how:
             print(how)

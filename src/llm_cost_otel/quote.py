@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from .active import active
 from .counts import UnreadableUsage, count
 from .providers import ADAPTERS, PRICE_PROVIDERS, Adapter, provider_of
+from .records import geo_of
 from .usage import Cost, Usage
 
 if TYPE_CHECKING:
@@ -103,8 +104,7 @@ def _neutral(usage: Any, adapter: Adapter, model: str) -> tuple[Usage, str | Non
 
             fields = usage if isinstance(usage, dict) else {}
             speed = fields.get("speed", getattr(usage, "speed", None))
-            geo = fields.get("inference_geo", getattr(usage, "inference_geo", None))
-            geo = geo.lower() if isinstance(geo, str) and geo else None
+            geo = geo_of(fields.get("inference_geo", getattr(usage, "inference_geo", None)))
             return usage_from_anthropic(usage), "fast" if speed == "fast" else None, geo
         from .google_genai import usage_from_gemini
 

@@ -68,6 +68,11 @@ IMPLAUSIBLE_COUNT = 10**12
 _ERROR_TYPE = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 
 
+def geo_of(reported: Any) -> str | None:
+    """A reported ``inference_geo`` as the price book keys it: lower case, None if not a name."""
+    return reported.lower() if isinstance(reported, str) and reported else None
+
+
 def sanitize(outcome: Outcome) -> None:
     """Keep malformed response fields from costing the usage that is there."""
     error_type = outcome.error_type
@@ -77,8 +82,8 @@ def sanitize(outcome: Outcome) -> None:
         outcome.response_model = None
     if outcome.response_id is not None and not isinstance(outcome.response_id, str):
         outcome.response_id = None
-    if outcome.inference_geo is not None and not isinstance(outcome.inference_geo, str):
-        outcome.inference_geo = None
+    if outcome.inference_geo is not None:
+        outcome.inference_geo = geo_of(outcome.inference_geo)
     usage = outcome.usage
     # the sum of every count (tokens, characters, images, requests) stays far below this
     # for any real request, and is read in one C call

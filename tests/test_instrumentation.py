@@ -150,3 +150,21 @@ def test_opentelemetry_instrument_loads_entry_point(tmp_path: Path) -> None:
     cost_line = next(line for line in result.stdout.splitlines() if line.startswith("COST"))
     assert float(cost_line.split()[1]) == pytest.approx(1000 * 1.0 / 1e6 + 100 * 5.0 / 1e6)
     assert '"gen_ai.usage.cost"' in result.stdout  # the console exporter printed our span
+
+
+def test_an_instrumentor_given_only_baggage_attributes_gets_them() -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from llm_cost_otel.active import active
+    from llm_cost_otel.anthropic import AnthropicInstrumentor
+
+    tracer_provider = TracerProvider()
+    llm_cost_otel.uninstrument()
+    llm_cost_otel.instrument(tracer_provider=tracer_provider)
+    try:
+        AnthropicInstrumentor().uninstrument()
+        AnthropicInstrumentor().instrument(tracer_provider=tracer_provider, baggage_attributes=["tenant.id"])
+        telemetry = active("llm_cost_otel.anthropic")
+        assert telemetry is not None and "tenant.id" in telemetry.baggage_keys
+    finally:
+        llm_cost_otel.uninstrument()

@@ -190,7 +190,8 @@ class CostInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             # providers or settings given to this instrumentor alone: its calls use them,
             # whatever another instrumentor (or instrument()) set up before
             same_providers = shared.providers == (settings["tracer_provider"], settings["meter_provider"])
-            if not same_providers or any(settings[k] is not None for k in ("prices", "metric_attributes", "ledger")):
+            own_settings = (v for k, v in settings.items() if k not in ("tracer_provider", "meter_provider"))
+            if not same_providers or any(v is not None for v in own_settings):
                 own = _create(**settings, tolerate_bad_prices=tolerate)
         _telemetry.set_active(own, self.adapter)
         self._patches = []

@@ -20,8 +20,8 @@ class MetricRecorder:
     """The metrics half of ``Telemetry``: needs ``totals``, ``series`` and the histograms.
 
     ``inference_duration`` and ``duration`` are one histogram under the released conventions
-    and two under the latest (inference operations vs the rest); ``token_histograms`` is
-    None when the conventions in use record token histograms for inference operations only."""
+    and two under the latest (inference operations vs the rest); ``input_tokens`` and
+    ``output_tokens`` likewise."""
 
     totals: Totals
     series: dict[tuple[Any, ...], Series]
@@ -30,11 +30,9 @@ class MetricRecorder:
     input_tokens: Any
     output_tokens: Any
     time_to_first_chunk: Any
-    # the released token histogram's attribute sets on a Series (with gen_ai.token.type)
-    token_types: Any
-    # latest conventions: one histogram per token direction, inference operations only
-    token_histograms_split: bool
-    tokens_for_inference_only: bool
+    # the conventions' newest names: inference operations only, one token histogram per
+    # direction (with error.type); released: one histogram told apart by gen_ai.token.type
+    latest_names: bool
     _attr_cache: BoundedDict[tuple[Any, ...], dict[str, Any]]
 
     def metric_attributes(
@@ -44,14 +42,12 @@ class MetricRecorder:
         attribution: tuple[tuple[str, Any], ...],
         error_type: str | None,
     ) -> dict[str, Any]:
-        """Built once per distinct combination and reused (metric SDKs hash these on every add)."""
+        """A failed call's attribute set (with ``error.type``), built once per distinct
+        combination and reused (metric SDKs hash these on every add)."""
         key = (request.provider, request.operation, request.model, response_model, attribution, error_type)
         attrs = self._attr_cache.get(key)
         if attrs is None:
-            attrs = {PROVIDER: request.provider, OPERATION: request.operation, REQUEST_MODEL: request.model}
-            if response_model:
-                attrs[RESPONSE_MODEL] = response_model
-            attrs.update(attribution)
+            attrs = _attributes(request, response_model, attribution)
             if error_type:
                 attrs[ERROR_TYPE] = error_type
             self._attr_cache.put(key, attrs)
@@ -84,7 +80,7 @@ class MetricRecorder:
                 else:
                     attrs = self.metric_attributes(request, outcome.response_model, attribution, error_type)
             inference = request.operation in INFERENCE_OPERATIONS
-            if not inference and self.tokens_for_inference_only:
+            if not inference and self.latest_names:
                 input_tokens = output_tokens = 0
             histogram = self.inference_duration if inference else self.duration
             totals.defer(
@@ -121,7 +117,10 @@ class MetricRecorder:
             if input_tokens or output_tokens:
                 # released: told apart by gen_ai.token.type; latest: one histogram each, and
                 # like the duration they carry error.type
-                input_attrs, output_attrs = (attrs, attrs) if self.token_histograms_split else self.token_types(series)
+                if self.latest_names:
+                    input_attrs = output_attrs = attrs
+                else:
+                    input_attrs, output_attrs = series.token_input, series.token_output
                 if input_tokens:
                     self.input_tokens.record(input_tokens, input_attrs)
                 if output_tokens:
@@ -135,7 +134,7 @@ class MetricRecorder:
         if series is None:
             series = self.totals.new_series(
                 key,
-                lambda: self.metric_attributes(request, response_model, attribution, None),
+                lambda: _attributes(request, response_model, attribution),  # kept by the series
                 request.operation in INFERENCE_OPERATIONS,
             )
         return series
@@ -146,6 +145,16 @@ class MetricRecorder:
         """Streams of generated content only: not a batch's results download, and under the
         latest conventions (whose metric is gen_ai.client.inference.*) inference operations only."""
         operation = request.operation
-        if operation == "batch_results" or (self.tokens_for_inference_only and operation not in INFERENCE_OPERATIONS):
+        if operation == "batch_results" or (self.latest_names and operation not in INFERENCE_OPERATIONS):
             return
         self.totals.record(self.time_to_first_chunk, seconds, self._series(request, None, attribution).base, context)
+
+
+def _attributes(
+    request: Request, response_model: str | None, attribution: tuple[tuple[str, Any], ...]
+) -> dict[str, Any]:
+    attrs = {PROVIDER: request.provider, OPERATION: request.operation, REQUEST_MODEL: request.model}
+    if response_model:
+        attrs[RESPONSE_MODEL] = response_model
+    attrs.update(attribution)
+    return attrs

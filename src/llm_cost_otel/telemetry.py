@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
@@ -44,9 +43,6 @@ __all__ = [
     "set_active",
     "write_rollup",
 ]
-
-
-_TOKEN_TYPE_SETS = attrgetter("token_input", "token_output")
 
 
 def genai_names() -> GenAiNames:
@@ -107,43 +103,36 @@ class Telemetry(SpanWriter, MetricRecorder):
         # counters cost ~10 us a point). Same names, units and cumulative semantics.
         self.totals = totals_for(meter_provider, meter)
         # one naming per meter provider: the first instrument() on it decides
-        names = self.genai_names = self.totals.settle_naming(genai_names())
+        names = self.totals.settle_naming(genai_names())
         self.cache_write_attribute = names.cache_write_tokens
-        self.duration = meter.create_histogram(
-            names.operation_duration,
-            unit="s",
-            description="GenAI operation duration",
-            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
-        )
+        # latest names: inference operations only, one token histogram per direction
+        self.latest_names = names.latest
+
+        def histogram(name: str, unit: str, description: str, buckets: tuple[float, ...]) -> Any:
+            return meter.create_histogram(
+                name, unit=unit, description=description, explicit_bucket_boundaries_advisory=list(buckets)
+            )
+
+        # where the two namings use one name for two roles, one instrument serves both
+        self.duration = histogram(names.operation_duration, "s", "GenAI operation duration", DURATION_BUCKETS)
         self.inference_duration = self.duration
         if names.inference_duration != names.operation_duration:
-            self.inference_duration = meter.create_histogram(
-                names.inference_duration,
-                unit="s",
-                description="GenAI inference operation duration",
-                explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
+            self.inference_duration = histogram(
+                names.inference_duration, "s", "GenAI inference operation duration", DURATION_BUCKETS
             )
-        self.input_tokens = meter.create_histogram(
+        self.input_tokens = histogram(
             names.input_tokens_histogram,
-            unit="{token}",
-            description="Input tokens per operation" if names.latest else "Number of input and output tokens used",
-            explicit_bucket_boundaries_advisory=list(TOKEN_BUCKETS),
+            "{token}",
+            "Input tokens per operation" if names.latest else "Number of input and output tokens used",
+            TOKEN_BUCKETS,
         )
         self.output_tokens = self.input_tokens
         if names.output_tokens_histogram != names.input_tokens_histogram:
-            self.output_tokens = meter.create_histogram(
-                names.output_tokens_histogram,
-                unit="{token}",
-                description="Output tokens per operation",
-                explicit_bucket_boundaries_advisory=list(TOKEN_BUCKETS),
+            self.output_tokens = histogram(
+                names.output_tokens_histogram, "{token}", "Output tokens per operation", TOKEN_BUCKETS
             )
-        self.token_types = _TOKEN_TYPE_SETS
-        self.token_histograms_split = self.tokens_for_inference_only = names.latest
-        self.time_to_first_chunk = meter.create_histogram(
-            names.time_to_first_chunk,
-            unit="s",
-            description="Time to receive the first chunk of a streamed response",
-            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
+        self.time_to_first_chunk = histogram(
+            names.time_to_first_chunk, "s", "Time to receive the first chunk of a streamed response", DURATION_BUCKETS
         )
         # attribute sets with an error.type (the rest live on their Series), oldest forgotten first
         self._attr_cache: BoundedDict[tuple[Any, ...], dict[str, Any]] = BoundedDict(4096)

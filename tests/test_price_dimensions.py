@@ -214,12 +214,14 @@ def test_the_issue_example_gemini_2_5_pro_tiers(otel: Any, name: str, usd: float
     assert only_span(otel).attributes["gen_ai.usage.cost"] == pytest.approx(usd, rel=1e-9)
 
 
-def test_bedrock_application_inference_profile_has_no_scope_guess(otel: Any) -> None:
+def test_bedrock_application_inference_profile_has_no_scope_guess(otel: Any, caplog: Any) -> None:
     arn = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3"
     usage = {"input_tokens": 1000, "output_tokens": 200}
-    bedrock(message_json(model="claude-sonnet-4-5-20250929", usage=usage)).messages.create(
-        model=arn, max_tokens=10, messages=MSGS
-    )
+    with caplog.at_level("WARNING", logger="llm_cost_otel"):
+        bedrock(message_json(model="claude-sonnet-4-5-20250929", usage=usage)).messages.create(
+            model=arn, max_tokens=10, messages=MSGS
+        )
+    assert any(arn in r.getMessage() and "alias" in r.getMessage() for r in caplog.records)
     a = only_span(otel).attributes
     assert "llm_cost.price.scope" not in a  # the ARN does not say where it runs
     # without an alias in the price file: in-Region rates ($3.30 / $16.50), with a warning

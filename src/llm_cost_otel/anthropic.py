@@ -333,6 +333,8 @@ def _plan(client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request
         input_messages=messages if isinstance(messages, _SEQUENCES) else None,
         price_tier="fast" if body.get("speed") == "fast" else None,
         price_scope=scope,
+        # an application inference profile: the answer's bare id would hide it from an alias
+        price_by_request_model=provider == "aws.bedrock" and scope is None,
         system=body.get("system") if isinstance(body.get("system"), _SYSTEM_TYPES) else None,
     )
 

@@ -178,10 +178,10 @@ class Call:
         scope = request.price_scope
         geo = outcome.inference_geo
         # the model that answered first (a dated snapshot), then the one asked for; ``scope``
-        # prices where it ran (Bedrock answers with the bare id, whatever the prefix asked for)
+        # prices where it ran
         models: tuple[str | None, str | None] = (outcome.response_model, request.model)
-        if scope is None and request.provider == "aws.bedrock":  # e.g. an application profile ARN:
-            models = (request.model, outcome.response_model)  # its alias first, else in-Region
+        if request.price_by_request_model:
+            models = (request.model, outcome.response_model)
         for model in models:
             if model:
                 found = cost(
@@ -196,7 +196,7 @@ class Call:
                 )
                 if found is not None:
                     if models[0] is request.model and model is not request.model:
-                        _warn_unscoped(request.model)
+                        _warn_priced_as(request.model, model)
                     return found
         if self.telemetry.prices.error is not None:
             return None  # the price file is broken: that error was reported, not a missing model
@@ -210,12 +210,13 @@ class Call:
         return None
 
 
-def _warn_unscoped(model: str) -> None:
+def _warn_priced_as(asked: str, answered: str) -> None:
     warn_once(
-        f"bedrock-scope:{model}",
-        "llm-cost-otel: Bedrock model %r does not say where it runs (global, a geography or one Region) "
-        "and the price override file does not map it (aliases): priced at in-Region rates",
-        model,
+        f"priced-as:{asked}",
+        "llm-cost-otel: model %r has no price of its own (map it with an alias in the price override "
+        "file); priced as the model that answered, %r",
+        asked,
+        answered,
     )
 
 

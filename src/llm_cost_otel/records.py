@@ -32,6 +32,9 @@ class Request:
     ``eu``, ``apac``, ``jp``, ``au``, ``us-gov``) or ``regional``. Bedrock: the model id's prefix
     (None for an application inference profile ARN: map it in the price override file);
     Vertex AI: the client's location."""
+    price_by_request_model: bool = False
+    """Price by the model id asked for before the one that answered: an id that says more than
+    the answer (a Bedrock application inference profile, which an override alias can map)."""
 
 
 @dataclass(slots=True)

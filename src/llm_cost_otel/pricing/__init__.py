@@ -24,7 +24,7 @@ from ..bounded import BoundedDict
 from ..usage import Cost, Usage
 from . import catalog
 from .corrections import CORRECTIONS, addition_for, cache_storage_rate
-from .dimensions import Tiers, adjust, bedrock_model
+from .dimensions import Tiers, adjust, catalog_name
 from .overrides import Overrides, PriceOverrideError, load_overrides
 from .rates import RATE_NAMES, TOKEN_RATE_NAMES, Rates, RateSet, finite_or_none
 
@@ -167,10 +167,10 @@ class PriceBook:
             if addition is not None and addition.shadows:
                 entry = None  # the catalog would match this name to another model
             else:
-                if provider == "aws.bedrock" and scope is not None:
-                    if scope == "us-gov" and "claude" in name:
-                        return None  # GovCloud rates are not in the catalog: unpriced, not guessed
-                    name = bedrock_model(name, scope)  # the catalog's global. or regional row
+                scoped = catalog_name(provider, name, scope)
+                if scoped is None:
+                    return None  # a scope the catalog has no rates for: unpriced, not guessed
+                name = scoped
                 entry = catalog.lookup(provider, name, batch, day, tier)
             if entry is None:
                 if addition is None:

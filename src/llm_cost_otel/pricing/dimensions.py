@@ -68,12 +68,15 @@ def vertex_scope(region: object) -> str | None:
     return "regional"
 
 
-def bedrock_model(model: str, scope: str) -> str:
-    """The Bedrock id the catalog prices for ``scope``: ``global.anthropic.x`` for global,
-    the bare ``anthropic.x`` (the catalog's regional row) for a geography or one region.
-    (``us-gov``: the price book leaves Claude unpriced; GovCloud has its own rates.)"""
-    if "claude" not in model:
+def catalog_name(provider: str, model: str, scope: str | None) -> str | None:
+    """The id the catalog prices ``model`` under at ``scope``; None when the catalog has no
+    rates for that scope. Bedrock Claude: ``global.anthropic.x`` for global, the bare
+    ``anthropic.x`` (the catalog's regional row) for a geography or one region, and None for
+    ``us-gov`` (GovCloud has its own rates, not in the catalog). Anything else: unchanged."""
+    if provider != "aws.bedrock" or scope is None or "claude" not in model:
         return model
+    if scope == "us-gov":
+        return None
     bare = re.sub(r"^(?:[a-z-]+\.)?anthropic\.", "", model)
     return ("global.anthropic." if scope == "global" else "anthropic.") + bare
 

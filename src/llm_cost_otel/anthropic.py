@@ -302,7 +302,7 @@ def _plan(client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request
         batch_id = url.rstrip("/").rsplit("/", 2)[-2]
         return Request(
             provider=provider,
-            operation="batch_results",
+            operation=names.BATCH_RESULTS_OPERATION,
             model="",
             server_address=address,
             server_port=port,

@@ -32,6 +32,7 @@ from .cost_lookup import remember
 from .counts import UnreadableUsage, count, count_or_zero, has_counts
 from .kit import BoundedDict, CostInstrumentor, Describe, Finish, observing, server_of, starter, tap, traced
 from .records import IMPLAUSIBLE_COUNT, Outcome, Request
+from .semconv import BATCH_RESULTS_OPERATION
 from .usage import Usage
 
 __all__ = ["GoogleGenAIInstrumentor", "usage_from_gemini"]
@@ -453,7 +454,7 @@ def _record_batch_job(models: Any, job: Any) -> None:
         model = _get(job, "model") or ""
         request = Request(
             provider=_provider(models),
-            operation="batch_results",
+            operation=BATCH_RESULTS_OPERATION,
             model=model,
             params={"batch_id": name},
             batch=True,

@@ -10,7 +10,16 @@ from opentelemetry.context import Context
 from ._safety import log_once
 from .bounded import BoundedDict
 from .records import Outcome, Request
-from .semconv import ERROR_TYPE, INFERENCE_OPERATIONS, OPERATION, OVERFLOW, PROVIDER, REQUEST_MODEL, RESPONSE_MODEL
+from .semconv import (
+    BATCH_RESULTS_OPERATION,
+    ERROR_TYPE,
+    INFERENCE_OPERATIONS,
+    OPERATION,
+    OVERFLOW,
+    PROVIDER,
+    REQUEST_MODEL,
+    RESPONSE_MODEL,
+)
 from .series import NO_DOLLARS, ONE_UNPRICED, Series, dollars, token_counts
 from .totals import Totals
 from .usage import Cost
@@ -145,7 +154,7 @@ class MetricRecorder:
         """Streams of generated content only: not a batch's results download, and under the
         latest conventions (whose metric is gen_ai.client.inference.*) inference operations only."""
         operation = request.operation
-        if operation == "batch_results" or (self.latest_names and operation not in INFERENCE_OPERATIONS):
+        if operation == BATCH_RESULTS_OPERATION or (self.latest_names and operation not in INFERENCE_OPERATIONS):
             return
         self.totals.record(self.time_to_first_chunk, seconds, self._series(request, None, attribution).base, context)
 

@@ -10,11 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as _gen_ai
+from opentelemetry.semconv._incubating.attributes import service_attributes as _service_incubating
 from opentelemetry.semconv._incubating.metrics import gen_ai_metrics as _gen_ai_metrics
 from opentelemetry.semconv.attributes import error_attributes as _error
 from opentelemetry.semconv.attributes import server_attributes as _server
+from opentelemetry.semconv.attributes import service_attributes as _service
 
 SCOPE_NAME = "llm_cost_otel"
+# resource attributes the ledger records
+SERVICE_NAME = _service.SERVICE_NAME
+SERVICE_INSTANCE_ID = _service_incubating.SERVICE_INSTANCE_ID
+# the operation of a batch's results download (each result is recorded as its own request)
+BATCH_RESULTS_OPERATION = "batch_results"
 # the environment variable naming the cost ledger (``instrument(ledger=...)``'s default)
 LEDGER_ENV = "LLM_COST_OTEL_LEDGER"
 

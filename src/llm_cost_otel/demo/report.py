@@ -29,7 +29,7 @@ from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricR
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import SpanKind, StatusCode
 
-from ..semconv import LATEST, RELEASED
+from ..semconv import BATCH_RESULTS_OPERATION, LATEST, RELEASED
 
 __all__ = ["SpanTally", "Report", "build_report", "render"]
 
@@ -125,7 +125,7 @@ class SpanTally(SpanProcessor):
         provider = attrs.get(PROVIDER)
         if isinstance(provider, str):
             self.providers.add(provider)
-        if attrs.get(OPERATION) == "batch_results":
+        if attrs.get(OPERATION) == BATCH_RESULTS_OPERATION:
             self.batches += 1
             self.batch_results += int(attrs.get("llm_cost.batch.results", 0) or 0)
         if span.status.status_code == StatusCode.ERROR:

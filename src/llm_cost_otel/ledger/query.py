@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ..semconv import SERVICE_NAME
 from .schema import USAGE_COLUMNS, connect, parse_url
 from .writer import text
 
@@ -27,9 +28,9 @@ CALL_KEYS = {
     "model": "COALESCE(c.response_model, c.request_model)",
     "operation": "c.operation",
     "day": _DAY.format(t="c.time_ns"),
-    "service.name": "c.service_name",
+    SERVICE_NAME: "c.service_name",
 }
-RUN_KEYS = {"name": "r.name", "day": _DAY.format(t="r.end_ns"), "service.name": "r.service_name"}
+RUN_KEYS = {"name": "r.name", "day": _DAY.format(t="r.end_ns"), SERVICE_NAME: "r.service_name"}
 _UNPRICED = "(c.cost_usd IS NULL AND (c.usage_unknown = 1 OR c.input_tokens IS NOT NULL))"
 
 

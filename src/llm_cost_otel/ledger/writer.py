@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .._safety import log_once, reset_after_fork, warn_once
+from ..semconv import SERVICE_INSTANCE_ID, SERVICE_NAME
 from ..usage import field_values
 from .schema import CALL_COLUMNS, RUN_COLUMNS, USAGE_COLUMNS, connect
 
@@ -213,8 +214,8 @@ class Writer:
         found = self._services.get(id(provider))
         if found is None:
             attrs = getattr(getattr(provider, "resource", None), "attributes", None) or {}
-            name = attrs.get("service.name") or os.environ.get("OTEL_SERVICE_NAME") or None
-            found = self._services[id(provider)] = (name, attrs.get("service.instance.id"))
+            name = attrs.get(SERVICE_NAME) or os.environ.get("OTEL_SERVICE_NAME") or None
+            found = self._services[id(provider)] = (name, attrs.get(SERVICE_INSTANCE_ID))
         return found
 
     def _call_row(

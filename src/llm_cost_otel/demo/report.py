@@ -29,18 +29,36 @@ from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricR
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import SpanKind, StatusCode
 
-from ..semconv import BATCH_RESULTS_OPERATION, LATEST, RELEASED
+from ..semconv import (
+    BATCH_RESULTS,
+    BATCH_RESULTS_OPERATION,
+    CACHE_READ_TOKENS,
+    COMPONENT,
+    COST_METRIC,
+    COST_TOTAL,
+    ERROR_TYPE,
+    INPUT_TOKENS,
+    LATEST,
+    LLM_TOKEN_TYPE,
+    OPERATION,
+    PRICE_SOURCE,
+    PROVIDER,
+    RELEASED,
+    REQUEST_MODEL,
+    RESPONSE_MODEL,
+    ROLLUP_PREFIX,
+    SAVINGS_METRIC,
+    TOKEN_TYPE,
+    TOKENS_METRIC,
+    UNPRICED,
+    UNPRICED_METRIC,
+)
 
 __all__ = ["SpanTally", "Report", "build_report", "render"]
 
 SCOPE = "llm_cost_otel"
-COST = "gen_ai.usage.cost"
-PROVIDER = "gen_ai.provider.name"
-OPERATION = "gen_ai.operation.name"
-REQUEST_MODEL = "gen_ai.request.model"
-RESPONSE_MODEL = "gen_ai.response.model"
-ERROR_TYPE = "error.type"
-ROLLUP = "llm_cost.rollup."
+COST = COST_TOTAL
+ROLLUP = ROLLUP_PREFIX
 FEATURE = "app.feature"
 TENANT = "tenant.id"
 USER = "user.id"
@@ -127,7 +145,7 @@ class SpanTally(SpanProcessor):
             self.providers.add(provider)
         if attrs.get(OPERATION) == BATCH_RESULTS_OPERATION:
             self.batches += 1
-            self.batch_results += int(attrs.get("llm_cost.batch.results", 0) or 0)
+            self.batch_results += int(attrs.get(BATCH_RESULTS, 0) or 0)
         if span.status.status_code == StatusCode.ERROR:
             self.failed += 1
             self.errors[f"{provider} {attrs.get(ERROR_TYPE, 'error')}"] += 1
@@ -138,12 +156,12 @@ class SpanTally(SpanProcessor):
             user = attrs.get(USER)
             if isinstance(user, str):
                 self.by_user[f"{attrs.get(TENANT, '?')}/{user}"] += float(cost)
-        if attrs.get("llm_cost.price.source") == "unpriced":
+        if attrs.get(PRICE_SOURCE) == UNPRICED:
             self.unpriced_spans += 1
         if self.slot_seconds:
             slot = min(int((time.monotonic() - self.started) / self.slot_seconds), TIME_SLOTS - 1)
-            read = attrs.get("gen_ai.usage.cache_read.input_tokens")
-            total = attrs.get("gen_ai.usage.input_tokens")
+            read = attrs.get(CACHE_READ_TOKENS)
+            total = attrs.get(INPUT_TOKENS)
             if isinstance(read, int) and isinstance(total, int) and attrs.get(FEATURE) in CACHING_FEATURES:
                 self.cache_by_slot[slot][0] += read
                 self.cache_by_slot[slot][1] += total
@@ -271,19 +289,19 @@ class Report:
 
 def build_report(reader: InMemoryMetricReader, tally: SpanTally, seconds: float) -> Report:
     points = _points(reader)
-    cost = points.get("llm_cost.usd", [])
+    cost = points.get(COST_METRIC, [])
     input_tokens = [p for n in INPUT_TOKEN_METRICS for p in points.get(n, [])]
     durations = [p for n in DURATION_METRICS for p in points.get(n, [])]
     billed: dict[str, int] = defaultdict(int)
     requests_by_model: dict[str, int] = defaultdict(int)
     for point in input_tokens:
-        if point.attributes.get("gen_ai.token.type", "input") == "input":
+        if point.attributes.get(TOKEN_TYPE, "input") == "input":
             billed[str(point.attributes.get(PROVIDER))] += point.count
             requests_by_model[_model(point.attributes)] += point.count
     tokens_by_model: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     tokens_by_type: dict[str, float] = defaultdict(float)
-    for point in points.get("llm_cost.tokens", []):
-        kind = str(point.attributes.get("llm_cost.token.type"))
+    for point in points.get(TOKENS_METRIC, []):
+        kind = str(point.attributes.get(LLM_TOKEN_TYPE))
         tokens_by_model[_model(point.attributes)][kind] += point.value
         tokens_by_type[kind] += point.value
     latency_acc: dict[str, list[Any]] = {}
@@ -301,7 +319,7 @@ def build_report(reader: InMemoryMetricReader, tally: SpanTally, seconds: float)
         provider: (count, total / count if count else 0.0, _percentile(buckets, count, 0.95))
         for provider, (count, total, buckets) in latency_acc.items()
     }
-    savings = points.get("llm_cost.cache_savings.usd", [])
+    savings = points.get(SAVINGS_METRIC, [])
     slots: list[float | None] = [(read / total if total else None) for read, total in tally.cache_by_slot]
     with tally._lock:
         top_runs = sorted(tally.runs, reverse=True)
@@ -321,14 +339,14 @@ def build_report(reader: InMemoryMetricReader, tally: SpanTally, seconds: float)
         by_model=_sum_by(cost, _model),
         by_feature=_sum_by(cost, lambda a: str(a.get(FEATURE, "(none)"))),
         by_tenant=_sum_by(cost, lambda a: str(a.get(TENANT, "(none)"))),
-        by_component=_sum_by(cost, lambda a: str(a.get("llm_cost.component"))),
+        by_component=_sum_by(cost, lambda a: str(a.get(COMPONENT))),
         requests_by_model=dict(requests_by_model),
         tokens_by_model={m: dict(v) for m, v in tokens_by_model.items()},
         tokens_by_type=dict(tokens_by_type),
         cache_savings_usd=sum(p.value for p in savings),
         cache_savings_by_model=_sum_by(savings, _model),
         cache_hit_by_slot=slots,
-        unpriced=_sum_by(points.get("llm_cost.unpriced", []), _model),
+        unpriced=_sum_by(points.get(UNPRICED_METRIC, []), _model),
         errors=dict(errors),
         latency=latency,
         top_runs=top_runs,
